@@ -1,0 +1,6 @@
+//! The engineer's tools around the pricing engine: the report formats of `pricing-bench`, the
+//! benchmark runner and the model generator. `main.rs` only parses flags and calls these.
+
+pub mod analyze;
+pub mod generate;
+pub mod run;

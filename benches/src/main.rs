@@ -1,0 +1,219 @@
+//! `pricing-bench`: the engineer's CLI. Parses flags, calls the library, maps errors to the exit
+//! code: 0 when every file worked, 1 when any failed, 2 for a usage error.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pricing_bench::{analyze, generate, run};
+use pricing_engine::mesh::{Limits, LoadOptions, Unit};
+
+#[derive(Parser)]
+#[command(
+    name = "pricing-bench",
+    version,
+    about = "Analyse, benchmark and generate 3D models for the pricing engine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct LoadFlags {
+    /// The unit of files that do not declare one (STL, OBJ); 3MF files declare their own
+    #[arg(long, default_value = "mm", value_parser = ["mm", "cm", "m", "in"])]
+    unit: String,
+    /// Refuse inputs larger than this many bytes
+    #[arg(long, default_value_t = Limits::default().max_input_bytes)]
+    max_bytes: u64,
+    /// Refuse models with more triangles than this
+    #[arg(long, default_value_t = Limits::default().max_triangles)]
+    max_triangles: u64,
+}
+
+impl LoadFlags {
+    fn options(&self) -> anyhow::Result<LoadOptions> {
+        let unit: Unit = self.unit.parse().map_err(anyhow::Error::msg)?;
+        Ok(LoadOptions {
+            unit,
+            limits: Limits {
+                max_input_bytes: self.max_bytes,
+                max_triangles: self.max_triangles,
+            },
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure models exactly: volume, area, bounding box, shells, watertightness, defects.
+    ///
+    /// The format is detected from the content (binary or ASCII STL, OBJ, 3MF). A file that
+    /// cannot be read is reported on its own line and the others still run; the exit code is 1
+    /// when any file failed.
+    Analyze {
+        /// Model files
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line per file, for scripts
+        #[arg(long)]
+        json: bool,
+        /// Only volume, area and bounding box, straight from the triangles: no welding or
+        /// topology (the fastest measure of a large file)
+        #[arg(long)]
+        quick: bool,
+        #[command(flatten)]
+        load: LoadFlags,
+    },
+    /// Benchmark every model in a folder: per-stage times (read, parse, weld, analyse),
+    /// triangles/s and MB/s.
+    Run {
+        /// Folder of models (searched recursively for .stl, .obj and .3mf files)
+        dir: PathBuf,
+        /// Timed repetitions per file (the median is reported)
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// One JSON object per file
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV with a header row
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        load: LoadFlags,
+    },
+    /// Write synthetic models.
+    Gen {
+        #[command(subcommand)]
+        what: GenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// Write the test fixtures (fixtures/models) and their expected analyses.
+    Fixtures {
+        /// Output folder
+        #[arg(default_value = "fixtures/models")]
+        out: PathBuf,
+    },
+    /// Write a closed UV sphere with about N triangles, as binary STL.
+    Sphere {
+        /// Output file
+        out: PathBuf,
+        /// Approximate triangle count
+        #[arg(long, default_value_t = 1_000_000)]
+        triangles: u64,
+        /// Radius in mm
+        #[arg(long, default_value_t = 50.0)]
+        radius: f64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("pricing-bench: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Analyze {
+            files,
+            json,
+            quick,
+            load,
+        } => {
+            let options = load.options()?;
+            let mut stdout = std::io::stdout().lock();
+            let mut failed = false;
+            for path in &files {
+                let name = path.display().to_string();
+                let line = if quick {
+                    match analyze::quick_measure_file(path, &options) {
+                        Ok((format, measure)) => analyze::quick_json(&name, format, &measure),
+                        Err(err) => {
+                            failed = true;
+                            analyze::error_json(&name, &err)
+                        }
+                    }
+                } else {
+                    match analyze::analyze_file(path, &options) {
+                        Ok(analysis) if !json => {
+                            write!(stdout, "{}", analyze::analysis_text(&name, &analysis))?;
+                            continue;
+                        }
+                        Ok(analysis) => analyze::analysis_json(&name, &analysis),
+                        Err(err) if !json => {
+                            failed = true;
+                            writeln!(stdout, "{name}\n  error         {err}")?;
+                            continue;
+                        }
+                        Err(err) => {
+                            failed = true;
+                            analyze::error_json(&name, &err)
+                        }
+                    }
+                };
+                writeln!(stdout, "{line}")?;
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Run {
+            dir,
+            repeat,
+            json,
+            csv,
+            load,
+        } => {
+            let options = load.options()?;
+            let format = if json {
+                run::Output::Json
+            } else if csv {
+                run::Output::Csv
+            } else {
+                run::Output::Table
+            };
+            let failed =
+                run::run(&dir, repeat.max(1), &options, format).context("benchmark failed")?;
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Gen { what } => {
+            match what {
+                GenCommand::Fixtures { out } => {
+                    let written = generate::write_fixtures(&out)?;
+                    eprintln!(
+                        "wrote {} fixtures and expected.json to {}",
+                        written,
+                        out.display()
+                    );
+                }
+                GenCommand::Sphere {
+                    out,
+                    triangles,
+                    radius,
+                } => {
+                    let n = generate::write_sphere_stl(&out, triangles, radius)?;
+                    eprintln!("wrote {} triangles to {}", n, out.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

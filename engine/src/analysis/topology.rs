@@ -1,0 +1,242 @@
+//! Edges and shells.
+//!
+//! Every triangle contributes three directed half-edges. An undirected edge used by exactly two
+//! faces is manifold; used once it is a boundary edge; used three or more times it is
+//! non-manifold. A manifold edge whose two faces walk it in opposite directions is consistently
+//! wound. Shells are the connected components of faces joined across manifold edges, which is
+//! how trimesh's `split` counts bodies: faces that only touch at a vertex or along a
+//! non-manifold edge are separate shells.
+//!
+//! Half-edges are bucketed by their tail vertex (a counting sort, 4 bytes per half-edge), then
+//! every half-edge looks up its twins in parallel. Faces are joined with a lock-free union-find
+//! that always links the larger root under the smaller one, so each shell's root is its first
+//! face whatever the thread schedule, and the result is deterministic.
+
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+/// A face touches a boundary or non-manifold edge.
+pub(crate) const FLAG_OPEN: u8 = 1;
+/// A face shares an edge with a face that walks it in the same direction.
+pub(crate) const FLAG_MISWOUND: u8 = 2;
+
+pub(crate) struct Topology {
+    pub(crate) n_edges: u64,
+    pub(crate) boundary_edges: u64,
+    pub(crate) non_manifold_edges: u64,
+    pub(crate) miswound_edges: u64,
+    /// The shell of each face, numbered in order of first face.
+    pub(crate) shell_of_face: Vec<u32>,
+    pub(crate) n_shells: usize,
+    /// `FLAG_*` bits per face.
+    pub(crate) face_flags: Vec<u8>,
+}
+
+pub(crate) fn topology(n_vertices: usize, triangles: &[[u32; 3]]) -> Topology {
+    // Bucket half-edges by tail vertex: `offsets[v]..offsets[v + 1]` indexes `half_edges`.
+    let mut offsets = vec![0u32; n_vertices + 1];
+    for triangle in triangles {
+        for &v in triangle {
+            offsets[v as usize + 1] += 1;
+        }
+    }
+    for v in 0..n_vertices {
+        offsets[v + 1] += offsets[v];
+    }
+    let mut fill = offsets.clone();
+    let mut half_edges = vec![0u32; triangles.len() * 3];
+    for (face, triangle) in triangles.iter().enumerate() {
+        for (corner, &v) in triangle.iter().enumerate() {
+            let slot = &mut fill[v as usize];
+            half_edges[*slot as usize] = (face * 3 + corner) as u32;
+            *slot += 1;
+        }
+    }
+    drop(fill);
+
+    let head = |half_edge: u32| {
+        let (face, corner) = (half_edge as usize / 3, half_edge as usize % 3);
+        triangles[face][(corner + 1) % 3]
+    };
+    let out = |v: u32| &half_edges[offsets[v as usize] as usize..offsets[v as usize + 1] as usize];
+
+    let parent: Vec<AtomicU32> = (0..triangles.len() as u32).map(AtomicU32::new).collect();
+    let face_flags: Vec<AtomicU8> = (0..triangles.len()).map(|_| AtomicU8::new(0)).collect();
+    let counters = [0; 4].map(|_: u8| AtomicU64::new(0));
+    let [n_edges, boundary, non_manifold, miswound] = &counters;
+
+    (0..n_vertices as u32)
+        .into_par_iter()
+        .with_min_len(1024)
+        .for_each(|tail| {
+            let mut local = [0u64; 4];
+            for &half_edge in out(tail) {
+                let target = head(half_edge);
+                // Same-direction and opposite half-edges of this undirected edge.
+                let same = out(tail).iter().copied().filter(|&h| head(h) == target);
+                let opposite = out(target).iter().copied().filter(|&h| head(h) == tail);
+                // The edge is reported once, by its lowest-numbered half-edge.
+                let lowest = same
+                    .clone()
+                    .chain(opposite.clone())
+                    .min()
+                    .unwrap_or(half_edge);
+                if lowest != half_edge {
+                    continue;
+                }
+                let n_same = same.clone().count();
+                let n_opposite = opposite.clone().count();
+                local[0] += 1;
+                let face = half_edge / 3;
+                match n_same + n_opposite {
+                    1 => {
+                        local[1] += 1;
+                        face_flags[face as usize].fetch_or(FLAG_OPEN, Ordering::Relaxed);
+                    }
+                    2 => {
+                        let other = same
+                            .chain(opposite)
+                            .find(|&h| h != half_edge)
+                            .unwrap_or(half_edge)
+                            / 3;
+                        if n_same == 2 {
+                            local[3] += 1;
+                            face_flags[face as usize].fetch_or(FLAG_MISWOUND, Ordering::Relaxed);
+                            face_flags[other as usize].fetch_or(FLAG_MISWOUND, Ordering::Relaxed);
+                        }
+                        union(&parent, face, other);
+                    }
+                    _ => {
+                        local[2] += 1;
+                        for h in same.chain(opposite) {
+                            face_flags[h as usize / 3].fetch_or(FLAG_OPEN, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+            for (counter, value) in counters.iter().zip(local) {
+                counter.fetch_add(value, Ordering::Relaxed);
+            }
+        });
+    drop(half_edges);
+    drop(offsets);
+
+    // Every parent is at or below its child, so one pass in increasing order turns parents into
+    // roots, and a second numbers shells in order of their first face (a root precedes its
+    // members, so its number is already set when a member is reached).
+    let mut shell_of_face: Vec<u32> = parent.into_iter().map(AtomicU32::into_inner).collect();
+    for face in 0..shell_of_face.len() {
+        shell_of_face[face] = shell_of_face[shell_of_face[face] as usize];
+    }
+    let mut n_shells = 0u32;
+    for face in 0..shell_of_face.len() {
+        let root = shell_of_face[face] as usize;
+        shell_of_face[face] = if root == face {
+            n_shells += 1;
+            n_shells - 1
+        } else {
+            shell_of_face[root]
+        };
+    }
+    Topology {
+        n_edges: n_edges.load(Ordering::Relaxed),
+        boundary_edges: boundary.load(Ordering::Relaxed),
+        non_manifold_edges: non_manifold.load(Ordering::Relaxed),
+        miswound_edges: miswound.load(Ordering::Relaxed),
+        shell_of_face,
+        n_shells: n_shells as usize,
+        face_flags: face_flags.into_iter().map(AtomicU8::into_inner).collect(),
+    }
+}
+
+fn find(parent: &[AtomicU32], mut x: u32) -> u32 {
+    loop {
+        let p = parent[x as usize].load(Ordering::Relaxed);
+        if p == x {
+            return x;
+        }
+        let grandparent = parent[p as usize].load(Ordering::Relaxed);
+        // Path halving; losing the race only leaves a longer path.
+        let _ = parent[x as usize].compare_exchange_weak(
+            p,
+            grandparent,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        x = grandparent;
+    }
+}
+
+fn union(parent: &[AtomicU32], a: u32, b: u32) {
+    let (mut a, mut b) = (a, b);
+    loop {
+        a = find(parent, a);
+        b = find(parent, b);
+        if a == b {
+            return;
+        }
+        if a < b {
+            std::mem::swap(&mut a, &mut b);
+        }
+        // Link the larger root under the smaller; retry if `a` stopped being a root meanwhile.
+        if parent[a as usize]
+            .compare_exchange(a, b, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+/// Flips that make every shell consistently wound: faces are visited breadth-first across
+/// manifold edges, and a neighbour that walks the shared edge the same way as an already
+/// oriented face is flipped. Only called when some edge is miswound (rare), so it favours
+/// simplicity over memory.
+pub(crate) fn consistent_flips(triangles: &[[u32; 3]]) -> Vec<bool> {
+    use std::collections::HashMap;
+    // Undirected edge -> the half-edges on it, as (face, walks low-to-high).
+    let mut edges: HashMap<(u32, u32), Vec<(u32, bool)>> =
+        HashMap::with_capacity(triangles.len() * 3 / 2);
+    for (face, t) in triangles.iter().enumerate() {
+        for k in 0..3 {
+            let (a, b) = (t[k], t[(k + 1) % 3]);
+            edges
+                .entry((a.min(b), a.max(b)))
+                .or_default()
+                .push((face as u32, a < b));
+        }
+    }
+    let mut flipped = vec![false; triangles.len()];
+    let mut visited = vec![false; triangles.len()];
+    let mut queue = std::collections::VecDeque::new();
+    for seed in 0..triangles.len() {
+        if visited[seed] {
+            continue;
+        }
+        visited[seed] = true;
+        queue.push_back(seed as u32);
+        while let Some(face) = queue.pop_front() {
+            let t = triangles[face as usize];
+            for k in 0..3 {
+                let (a, b) = (t[k], t[(k + 1) % 3]);
+                let Some(users) = edges.get(&(a.min(b), a.max(b))) else {
+                    continue;
+                };
+                if users.len() != 2 {
+                    continue;
+                }
+                let own = (a < b) != flipped[face as usize];
+                for &(other, low_to_high) in users {
+                    if other != face && !visited[other as usize] {
+                        visited[other as usize] = true;
+                        // Consistent neighbours walk the edge the other way.
+                        flipped[other as usize] = low_to_high == own;
+                        queue.push_back(other);
+                    }
+                }
+            }
+        }
+    }
+    flipped
+}

@@ -1,0 +1,27 @@
+//! The pricing engine: from the bytes of a 3D model to an exact analysis of its geometry.
+//!
+//! One data flow, each stage a pure function of its inputs:
+//!
+//! ```text
+//! bytes ──mesh::parse──▶ Mesh ──analysis::analyze──▶ Analysis
+//! ```
+//!
+//! [`mesh::parse`] detects the format from the content (binary or ASCII STL, OBJ, 3MF), decodes
+//! it, converts it to millimetres and welds exactly coincident corners into an indexed
+//! [`Mesh`]; bad input is a [`MeshError`] that says what is wrong and where.
+//! [`analysis::analyze`] measures the mesh: volume, area, bounding box, centroid, shells,
+//! watertightness, winding, boundary and non-manifold edges, and warnings. Per-face work runs on
+//! rayon's global pool; sums are taken over fixed chunks so results do not depend on the number
+//! of threads.
+//!
+//! The engine does no I/O beyond reading from a caller's `Read`, and knows nothing about gRPC,
+//! queues or the command line.
+
+pub mod analysis;
+pub mod mesh;
+
+pub use analysis::{Analysis, analyze};
+pub use mesh::{LoadOptions, Mesh, MeshError, parse};
+
+/// The engine's version, part of every quote id.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,433 @@
+//! `Mesh`: the welded, indexed triangles of a model, and the parsers that make one from bytes.
+//!
+//! The format is detected from the content, never from a file name:
+//! 1. a binary STL when the length is exactly `84 + 50 x` the header's count (even when the
+//!    header begins with `solid`, as SolidWorks writes it);
+//! 2. a 3MF when the bytes are a zip archive;
+//! 3. an ASCII STL when the text begins with the keyword `solid`;
+//! 4. an OBJ when the first statement is an OBJ keyword;
+//! 5. otherwise, an input long enough for a binary STL header is reported as a binary STL whose
+//!    length disagrees with its count (the usual sign of a truncated upload).
+//!
+//! Every parser feeds the same [`weld`] step, which merges exactly coincident positions, drops
+//! faces that collapse to a line or a point, refuses non-finite coordinates and enforces the
+//! triangle limit as it goes, so no input can make the engine allocate past its [`Limits`].
+
+mod error;
+mod obj;
+mod stl;
+mod threemf;
+mod weld;
+
+use std::fmt;
+use std::io::Read;
+
+pub use error::MeshError;
+pub use threemf::MAX_COMPRESSION_RATIO;
+pub use weld::Soup;
+use weld::{TriangleSink, Welder};
+
+/// Three corners, in millimetres once loaded.
+pub type Triangle = [[f32; 3]; 3];
+
+/// The file formats the engine reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    BinaryStl,
+    AsciiStl,
+    Obj,
+    ThreeMf,
+}
+
+impl Format {
+    /// The stable machine name used in JSON (`stl-binary`, `stl-ascii`, `obj`, `3mf`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::BinaryStl => "stl-binary",
+            Format::AsciiStl => "stl-ascii",
+            Format::Obj => "obj",
+            Format::ThreeMf => "3mf",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::BinaryStl => "binary STL",
+            Format::AsciiStl => "ASCII STL",
+            Format::Obj => "OBJ",
+            Format::ThreeMf => "3MF",
+        })
+    }
+}
+
+/// The length unit of a file that does not declare one (STL and OBJ). 3MF declares its own unit,
+/// which always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unit {
+    #[default]
+    Millimetre,
+    Centimetre,
+    Metre,
+    Inch,
+}
+
+impl Unit {
+    pub fn millimetres(self) -> f32 {
+        match self {
+            Unit::Millimetre => 1.0,
+            Unit::Centimetre => 10.0,
+            Unit::Metre => 1000.0,
+            Unit::Inch => 25.4,
+        }
+    }
+
+    /// The short name used on command lines: `mm`, `cm`, `m`, `in`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Millimetre => "mm",
+            Unit::Centimetre => "cm",
+            Unit::Metre => "m",
+            Unit::Inch => "in",
+        }
+    }
+}
+
+impl std::str::FromStr for Unit {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Unit, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "mm" | "millimeter" | "millimetre" => Ok(Unit::Millimetre),
+            "cm" | "centimeter" | "centimetre" => Ok(Unit::Centimetre),
+            "m" | "meter" | "metre" => Ok(Unit::Metre),
+            "in" | "inch" => Ok(Unit::Inch),
+            other => Err(format!("unknown unit `{other}` (expected mm, cm, m or in)")),
+        }
+    }
+}
+
+/// Bounds on what one model may cost. Beyond them loading fails with an error; it never runs
+/// the process out of memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest input, and the largest entry inflated from a 3MF archive.
+    pub max_input_bytes: u64,
+    /// The most triangles a model may have (after polygons are triangulated and 3MF components
+    /// are placed).
+    pub max_triangles: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        // About 1.5 GiB of working memory for the largest model, and 2 GiB for the largest input.
+        Limits {
+            max_input_bytes: 2 << 30,
+            max_triangles: 40_000_000,
+        }
+    }
+}
+
+/// How to read a model.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LoadOptions {
+    pub unit: Unit,
+    pub limits: Limits,
+}
+
+/// A validated, welded, indexed triangle mesh in millimetres.
+///
+/// Every coordinate is finite and every triangle has three distinct vertices. Faces that
+/// collapsed to a line or a point when their corners were welded were dropped and counted in
+/// [`Mesh::collapsed_triangles`].
+#[derive(Debug, Clone)]
+pub struct Mesh {
+    positions: Vec<[f32; 3]>,
+    triangles: Vec<[u32; 3]>,
+    format: Format,
+    unit_note: UnitNote,
+    triangles_in_file: u64,
+    collapsed_triangles: u64,
+}
+
+/// Where the millimetre scale of a mesh came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnitNote {
+    /// The caller's unit for a format without one.
+    Given(Unit),
+    /// The unit declared in the file (3MF), already applied.
+    Declared,
+}
+
+impl Mesh {
+    /// Welds a list of triangles given in millimetres: for generated and transformed models.
+    pub fn from_triangles(triangles: &[Triangle], format: Format) -> Result<Mesh, MeshError> {
+        let mut welder = Welder::new(triangles.len() as u64, u64::MAX, 1.0);
+        for (face, triangle) in triangles.iter().enumerate() {
+            welder.triangle(face as u64, None, *triangle)?;
+        }
+        Mesh::from_welder(
+            welder,
+            format,
+            UnitNote::Given(Unit::Millimetre),
+            triangles.len() as u64,
+        )
+    }
+
+    fn from_welder(
+        welder: Welder,
+        format: Format,
+        unit_note: UnitNote,
+        triangles_in_file: u64,
+    ) -> Result<Mesh, MeshError> {
+        let (mut positions, mut triangles, collapsed_triangles) = welder.finish();
+        if collapsed_triangles > 0 {
+            drop_unreferenced(&mut positions, &mut triangles);
+        }
+        if triangles.is_empty() && collapsed_triangles == 0 {
+            return Err(MeshError::NoTriangles { format });
+        }
+        Ok(Mesh {
+            positions,
+            triangles,
+            format,
+            unit_note,
+            triangles_in_file,
+            collapsed_triangles,
+        })
+    }
+
+    pub fn positions(&self) -> &[[f32; 3]] {
+        &self.positions
+    }
+
+    pub fn triangles(&self) -> &[[u32; 3]] {
+        &self.triangles
+    }
+
+    /// The corners of triangle `idx`.
+    pub fn corners(&self, idx: usize) -> Triangle {
+        self.triangles[idx].map(|v| self.positions[v as usize])
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn unit_note(&self) -> UnitNote {
+        self.unit_note
+    }
+
+    /// The triangles the file held (after polygons were triangulated).
+    pub fn triangles_in_file(&self) -> u64 {
+        self.triangles_in_file
+    }
+
+    /// Faces dropped because their corners welded to fewer than three distinct vertices.
+    pub fn collapsed_triangles(&self) -> u64 {
+        self.collapsed_triangles
+    }
+}
+
+/// Removes vertices that only dropped (collapsed) faces used, keeping the order of the rest.
+fn drop_unreferenced(positions: &mut Vec<[f32; 3]>, triangles: &mut [[u32; 3]]) {
+    let mut new_index = vec![u32::MAX; positions.len()];
+    for triangle in triangles.iter() {
+        for &v in triangle {
+            new_index[v as usize] = 0;
+        }
+    }
+    let mut next = 0u32;
+    for slot in &mut new_index {
+        if *slot == 0 {
+            *slot = next;
+            next += 1;
+        }
+    }
+    let mut kept = 0;
+    for old in 0..positions.len() {
+        if new_index[old] != u32::MAX {
+            positions[kept] = positions[old];
+            kept += 1;
+        }
+    }
+    positions.truncate(kept);
+    for triangle in triangles.iter_mut() {
+        *triangle = triangle.map(|v| new_index[v as usize]);
+    }
+}
+
+/// Tells the format of a model from its bytes.
+pub fn detect(bytes: &[u8]) -> Result<Format, MeshError> {
+    if bytes.is_empty() {
+        return Err(MeshError::Empty);
+    }
+    if stl::is_exact_binary(bytes) {
+        return Ok(Format::BinaryStl);
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Ok(Format::ThreeMf);
+    }
+    if stl::starts_like_ascii(bytes) {
+        return Ok(Format::AsciiStl);
+    }
+    if obj::looks_like_obj(bytes) {
+        return Ok(Format::Obj);
+    }
+    if let Some(declared) = stl::declared_count(bytes) {
+        return Err(stl::length_error(declared, bytes.len() as u64));
+    }
+    Err(MeshError::UnknownFormat {
+        reason: format!(
+            "{} bytes that are not a binary STL (shorter than its 84-byte header), an ASCII STL (no `solid`), an OBJ or a 3MF",
+            bytes.len()
+        ),
+    })
+}
+
+/// Runs the parser for `format` into any sink.
+fn decode_into<S: TriangleSink>(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+    sink: &mut S,
+) -> Result<(), MeshError> {
+    match format {
+        Format::BinaryStl => stl::parse_binary(bytes, sink),
+        Format::AsciiStl => {
+            stl::parse_ascii(bytes, sink).map_err(|err| explain_ascii_failure(bytes, err))
+        }
+        Format::Obj => obj::parse_obj(bytes, limits.max_triangles, sink),
+        Format::ThreeMf => threemf::parse_3mf(bytes, limits, sink),
+    }
+}
+
+/// A file that begins with `solid` but fails as ASCII may be a binary STL whose length is wrong:
+/// say both, so the person can tell which it was meant to be.
+fn explain_ascii_failure(bytes: &[u8], err: MeshError) -> MeshError {
+    let looks_binary = bytes.iter().take(4096).any(|b| *b == 0 || *b >= 0x80);
+    match (stl::declared_count(bytes), looks_binary, &err) {
+        (Some(declared), true, MeshError::Syntax { .. }) => MeshError::Syntax {
+            format: Format::AsciiStl,
+            line: match &err {
+                MeshError::Syntax { line, .. } => *line,
+                _ => 0,
+            },
+            message: format!(
+                "the file begins with `solid` but is not text ({err}); read as binary STL, {}",
+                stl::length_error(declared, bytes.len() as u64)
+            ),
+        },
+        _ => err,
+    }
+}
+
+fn check_size(len: u64, limits: &Limits) -> Result<(), MeshError> {
+    if len > limits.max_input_bytes {
+        return Err(MeshError::InputTooLarge {
+            bytes: len,
+            limit: limits.max_input_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn unit_for(format: Format, options: &LoadOptions) -> (f32, UnitNote) {
+    match format {
+        Format::ThreeMf => (1.0, UnitNote::Declared),
+        _ => (options.unit.millimetres(), UnitNote::Given(options.unit)),
+    }
+}
+
+fn expected_triangles(bytes: &[u8], format: Format) -> u64 {
+    match format {
+        Format::BinaryStl => stl::declared_count(bytes).unwrap_or(0),
+        // About 250 bytes per facet in ASCII STL and 40 bytes per face in OBJ: a hint only.
+        Format::AsciiStl => bytes.len() as u64 / 250,
+        Format::Obj => bytes.len() as u64 / 40,
+        Format::ThreeMf => 0,
+    }
+}
+
+/// Parses a model into a welded mesh in millimetres.
+pub fn parse(bytes: &[u8], options: &LoadOptions) -> Result<Mesh, MeshError> {
+    check_size(bytes.len() as u64, &options.limits)?;
+    let format = detect(bytes)?;
+    let (scale, unit_note) = unit_for(format, options);
+    let mut welder = Welder::new(
+        expected_triangles(bytes, format),
+        options.limits.max_triangles,
+        scale,
+    );
+    decode_into(bytes, format, &options.limits, &mut welder)?;
+    let triangles_in_file = welder.triangles.len() as u64 + welder.collapsed_faces;
+    Mesh::from_welder(welder, format, unit_note, triangles_in_file)
+}
+
+/// Parses a model from a reader of `len` bytes. A binary STL is streamed straight into the
+/// welder, so the file is never held in memory whole; other formats are read first.
+pub fn parse_reader<R: Read>(
+    mut reader: R,
+    len: u64,
+    options: &LoadOptions,
+) -> Result<Mesh, MeshError> {
+    check_size(len, &options.limits)?;
+    let read_error = |err: std::io::Error| MeshError::Read {
+        message: err.to_string(),
+    };
+    let mut head = vec![0u8; len.min(stl::HEADER_BYTES as u64) as usize];
+    reader.read_exact(&mut head).map_err(read_error)?;
+    let streamable = stl::declared_count(&head).is_some_and(|count| stl::binary_len(count) == len);
+    if !streamable {
+        let mut bytes = head;
+        bytes.reserve(len.saturating_sub(bytes.len() as u64) as usize);
+        reader
+            .take(len - bytes.len() as u64)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if (bytes.len() as u64) < len {
+            return Err(read_error(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        return parse(&bytes, options);
+    }
+    let declared = stl::declared_count(&head).unwrap_or(0);
+    let (scale, unit_note) = unit_for(Format::BinaryStl, options);
+    let mut welder = Welder::new(declared, options.limits.max_triangles, scale);
+    // 64 Ki records (3.2 MB) at a time.
+    let mut chunk = vec![0u8; stl::RECORD_BYTES << 16];
+    let mut face = 0u64;
+    while face < declared {
+        let records = (declared - face).min(1 << 16) as usize;
+        let buffer = &mut chunk[..records * stl::RECORD_BYTES];
+        reader.read_exact(buffer).map_err(|err| match err.kind() {
+            std::io::ErrorKind::UnexpectedEof => stl::length_error(declared, stl::binary_len(face)),
+            _ => read_error(err),
+        })?;
+        stl::parse_binary_records(buffer, face, &mut welder)?;
+        face += records as u64;
+    }
+    Mesh::from_welder(welder, Format::BinaryStl, unit_note, declared)
+}
+
+/// Parses a model into an unwelded list of triangles in millimetres (for benchmarks and for a
+/// quick measure of size without topology).
+pub fn decode(bytes: &[u8], options: &LoadOptions) -> Result<(Format, Soup), MeshError> {
+    check_size(bytes.len() as u64, &options.limits)?;
+    let format = detect(bytes)?;
+    let (scale, _) = unit_for(format, options);
+    let mut soup = Soup::new(
+        expected_triangles(bytes, format),
+        options.limits.max_triangles,
+        scale,
+    );
+    decode_into(bytes, format, &options.limits, &mut soup)?;
+    Ok((format, soup))
+}
+
+impl Soup {
+    /// Welds the triangles into a mesh (the second half of [`parse`]).
+    pub fn weld(&self, format: Format) -> Result<Mesh, MeshError> {
+        Mesh::from_triangles(&self.triangles, format)
+    }
+}

@@ -1,0 +1,311 @@
+//! STL, binary and ASCII.
+//!
+//! Binary STL is an 80-byte header, a little-endian `u32` triangle count and 50 bytes per
+//! triangle (normal, three corners, attribute word). The length of the file decides whether a
+//! file is binary: many exporters (SolidWorks among them) begin the binary header with `solid`,
+//! so the first word proves nothing.
+//!
+//! ASCII STL is a sequence of `solid NAME ... endsolid NAME` blocks of
+//! `facet normal nx ny nz / outer loop / vertex x y z (x3) / endloop / endfacet`. Keywords are
+//! matched in any letter case, any whitespace separates tokens, and LF, CRLF and bare CR all end
+//! a line. Stored normals are ignored (they are often wrong, or `nan` on degenerate faces): the
+//! analysis derives orientation from the corner order.
+
+use super::weld::TriangleSink;
+use super::{Format, MeshError, Triangle};
+
+pub(crate) const HEADER_BYTES: usize = 84;
+pub(crate) const RECORD_BYTES: usize = 50;
+
+/// The number of triangles a binary STL header declares, when the input is long enough to hold
+/// a header.
+pub(crate) fn declared_count(bytes: &[u8]) -> Option<u64> {
+    let count = bytes.get(80..84)?;
+    Some(u64::from(u32::from_le_bytes([
+        count[0], count[1], count[2], count[3],
+    ])))
+}
+
+/// The byte length of a binary STL declaring `count` triangles.
+pub(crate) fn binary_len(count: u64) -> u64 {
+    HEADER_BYTES as u64 + RECORD_BYTES as u64 * count
+}
+
+/// True when the length of `bytes` is exactly what its binary header declares.
+pub(crate) fn is_exact_binary(bytes: &[u8]) -> bool {
+    declared_count(bytes).is_some_and(|count| binary_len(count) == bytes.len() as u64)
+}
+
+/// The error for an input that is read as binary STL but whose length disagrees with its count.
+pub(crate) fn length_error(declared: u64, actual_bytes: u64) -> MeshError {
+    let expected_bytes = binary_len(declared);
+    if actual_bytes < expected_bytes {
+        MeshError::StlTruncated {
+            declared,
+            expected_bytes,
+            actual_bytes,
+        }
+    } else {
+        MeshError::StlCountMismatch {
+            declared,
+            expected_bytes,
+            actual_bytes,
+        }
+    }
+}
+
+/// Decodes whole 50-byte records; `first_face` is the number of the first record in the file.
+pub(crate) fn parse_binary_records<S: TriangleSink>(
+    records: &[u8],
+    first_face: u64,
+    sink: &mut S,
+) -> Result<(), MeshError> {
+    for (offset, record) in records.chunks_exact(RECORD_BYTES).enumerate() {
+        sink.triangle(first_face + offset as u64, None, decode_record(record))?;
+    }
+    Ok(())
+}
+
+/// The three corners of one 50-byte record (the stored normal is skipped).
+#[inline]
+pub(crate) fn decode_record(record: &[u8]) -> Triangle {
+    let f = |at: usize| {
+        f32::from_le_bytes([record[at], record[at + 1], record[at + 2], record[at + 3]])
+    };
+    [
+        [f(12), f(16), f(20)],
+        [f(24), f(28), f(32)],
+        [f(36), f(40), f(44)],
+    ]
+}
+
+/// Parses a binary STL whose length has been checked against its header.
+pub(crate) fn parse_binary<S: TriangleSink>(bytes: &[u8], sink: &mut S) -> Result<(), MeshError> {
+    parse_binary_records(&bytes[HEADER_BYTES..], 0, sink)
+}
+
+/// Splits bytes into whitespace-separated tokens and counts lines as it goes.
+pub(crate) struct Tokens<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// The line of the last token returned (1-based).
+    pub(crate) line: u64,
+}
+
+impl<'a> Tokens<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Tokens<'a> {
+        Tokens {
+            bytes,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    fn skip_space(&mut self) {
+        while let Some(&byte) = self.bytes.get(self.at) {
+            match byte {
+                b'\n' => self.line += 1,
+                // A bare CR ends a line; the CR of a CRLF pair does not count twice.
+                b'\r' if self.bytes.get(self.at + 1) != Some(&b'\n') => self.line += 1,
+                b'\r' | b' ' | b'\t' | 0x0B | 0x0C => {}
+                _ => return,
+            }
+            self.at += 1;
+        }
+    }
+
+    pub(crate) fn next_token(&mut self) -> Option<&'a [u8]> {
+        self.skip_space();
+        let start = self.at;
+        while let Some(&byte) = self.bytes.get(self.at) {
+            if byte.is_ascii_whitespace() || byte == 0x0B {
+                break;
+            }
+            self.at += 1;
+        }
+        (self.at > start).then(|| &self.bytes[start..self.at])
+    }
+
+    /// Skips the rest of the current line (a solid's name) and returns it.
+    pub(crate) fn rest_of_line(&mut self) -> &'a [u8] {
+        let start = self.at;
+        while let Some(&byte) = self.bytes.get(self.at) {
+            if byte == b'\n' || byte == b'\r' {
+                break;
+            }
+            self.at += 1;
+        }
+        &self.bytes[start..self.at]
+    }
+}
+
+/// True when the text, after leading whitespace (and a UTF-8 byte order mark), begins with the
+/// keyword `solid` in any case.
+pub(crate) fn starts_like_ascii(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let word = &bytes[start..];
+    word.len() >= 5
+        && word[..5].eq_ignore_ascii_case(b"solid")
+        && word.get(5).is_none_or(|b| b.is_ascii_whitespace())
+}
+
+struct AsciiParser<'a> {
+    tokens: Tokens<'a>,
+}
+
+impl<'a> AsciiParser<'a> {
+    fn error(&self, message: String) -> MeshError {
+        MeshError::Syntax {
+            format: Format::AsciiStl,
+            line: self.tokens.line,
+            message,
+        }
+    }
+
+    fn expect(&mut self, keyword: &str, context: &str) -> Result<(), MeshError> {
+        match self.tokens.next_token() {
+            Some(token) if token.eq_ignore_ascii_case(keyword.as_bytes()) => Ok(()),
+            Some(token) => Err(self.error(format!(
+                "expected `{keyword}` {context}, found `{}`",
+                printable(token)
+            ))),
+            None => Err(self.error(format!(
+                "the file ends where `{keyword}` was expected {context}"
+            ))),
+        }
+    }
+
+    fn number(&mut self, what: &str) -> Result<f32, MeshError> {
+        match self.tokens.next_token() {
+            Some(token) => parse_f32(token).ok_or_else(|| {
+                self.error(format!(
+                    "expected a number for {what}, found `{}`",
+                    printable(token)
+                ))
+            }),
+            None => Err(self.error(format!(
+                "the file ends where a number for {what} was expected"
+            ))),
+        }
+    }
+
+    fn run<S: TriangleSink>(&mut self, sink: &mut S) -> Result<(), MeshError> {
+        let mut face = 0u64;
+        let mut n_solids = 0u64;
+        loop {
+            match self.tokens.next_token() {
+                None if n_solids > 0 => return Ok(()),
+                None => return Err(self.error("the file ends before `solid`".to_string())),
+                Some(token) if token.eq_ignore_ascii_case(b"solid") => {
+                    n_solids += 1;
+                    self.tokens.rest_of_line();
+                }
+                Some(token) => {
+                    return Err(
+                        self.error(format!("expected `solid`, found `{}`", printable(token)))
+                    );
+                }
+            }
+            // Facets until `endsolid`.
+            loop {
+                let token = match self.tokens.next_token() {
+                    Some(token) => token,
+                    None => {
+                        return Err(self.error(format!(
+                            "the file ends inside solid {n_solids}: `endsolid` is missing"
+                        )));
+                    }
+                };
+                if token.eq_ignore_ascii_case(b"endsolid") {
+                    self.tokens.rest_of_line();
+                    break;
+                }
+                if !token.eq_ignore_ascii_case(b"facet") {
+                    return Err(self.error(format!(
+                        "expected `facet` or `endsolid`, found `{}`",
+                        printable(token)
+                    )));
+                }
+                let line = self.tokens.line;
+                self.expect("normal", "after `facet`")?;
+                for _ in 0..3 {
+                    self.number("the facet normal")?;
+                }
+                self.expect("outer", "to open the facet's loop")?;
+                self.expect("loop", "after `outer`")?;
+                let mut corners: Triangle = [[0.0; 3]; 3];
+                for corner in &mut corners {
+                    self.expect("vertex", "in the facet's loop")?;
+                    for value in corner.iter_mut() {
+                        *value = self.number("a vertex coordinate")?;
+                    }
+                }
+                // A loop with more than three vertices is a polygon: fan-triangulate it.
+                let mut polygon_tail = Vec::new();
+                loop {
+                    match self.tokens.next_token() {
+                        Some(token) if token.eq_ignore_ascii_case(b"endloop") => break,
+                        Some(token) if token.eq_ignore_ascii_case(b"vertex") => {
+                            let mut corner = [0.0f32; 3];
+                            for value in &mut corner {
+                                *value = self.number("a vertex coordinate")?;
+                            }
+                            polygon_tail.push(corner);
+                        }
+                        Some(token) => {
+                            return Err(self.error(format!(
+                                "expected `endloop` after the facet's vertices, found `{}`",
+                                printable(token)
+                            )));
+                        }
+                        None => return Err(self.error("the file ends inside a facet".to_string())),
+                    }
+                }
+                self.expect("endfacet", "after `endloop`")?;
+                sink.triangle(face, Some(line), corners)?;
+                face += 1;
+                let mut previous = corners[2];
+                for corner in polygon_tail {
+                    sink.triangle(face, Some(line), [corners[0], previous, corner])?;
+                    previous = corner;
+                    face += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Parses an ASCII STL with any number of solids.
+pub(crate) fn parse_ascii<S: TriangleSink>(bytes: &[u8], sink: &mut S) -> Result<(), MeshError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    AsciiParser {
+        tokens: Tokens::new(bytes),
+    }
+    .run(sink)
+}
+
+/// Parses a decimal number (`1`, `-2.5`, `1e-3`, `+.5E+2`, `inf`, `nan`) the way C's `strtof`
+/// would, correctly rounded to `f32`.
+pub(crate) fn parse_f32(token: &[u8]) -> Option<f32> {
+    std::str::from_utf8(token).ok()?.parse::<f32>().ok()
+}
+
+/// A token shortened for an error message, with non-printable bytes escaped.
+pub(crate) fn printable(token: &[u8]) -> String {
+    const MAX: usize = 40;
+    let text: String = token
+        .iter()
+        .take(MAX)
+        .flat_map(|b| std::ascii::escape_default(*b))
+        .map(char::from)
+        .collect();
+    if token.len() > MAX {
+        format!("{text}...")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,204 @@
+//! Welding: turn a stream of triangles (three corner positions each) into an indexed mesh in
+//! which exactly coincident positions share one vertex.
+//!
+//! The table is open addressing over `u32` vertex indices: the positions live only once, in
+//! the vertex array, so welding costs 4 bytes per slot on top of the mesh itself. This matters
+//! because a binary STL is streamed straight into the welder and peak memory must stay near the
+//! size of the file (see the README's benchmark table).
+
+use super::{MeshError, Triangle};
+
+const EMPTY: u32 = u32::MAX;
+
+/// Coordinates closer to zero than this (in millimetres) are welded as zero. CAD exporters leave
+/// the rounding residue of rotations in their output (`cos 90° = 6e-17`), so one corner of a
+/// face is written at `z = 0` and the same corner of its neighbour at `z = -2.7e-16`; welding
+/// exactly would split them and open the surface. A nanometre is far below anything printable
+/// and far above such residue.
+pub const SNAP_TO_ZERO_MM: f32 = 1e-9;
+
+/// Receives the triangles a parser decodes, in file order.
+pub(crate) trait TriangleSink {
+    /// `face` is the triangle's number in the file (0-based), `line` its line for text formats.
+    fn triangle(
+        &mut self,
+        face: u64,
+        line: Option<u64>,
+        corners: Triangle,
+    ) -> Result<(), MeshError>;
+}
+
+/// Builds the indexed mesh, welding exactly coincident positions.
+pub(crate) struct Welder {
+    pub(crate) positions: Vec<[f32; 3]>,
+    pub(crate) triangles: Vec<[u32; 3]>,
+    /// Faces whose corners weld to fewer than three distinct vertices.
+    pub(crate) collapsed_faces: u64,
+    table: Vec<u32>,
+    mask: usize,
+    max_triangles: u64,
+    scale: f32,
+    faces_seen: u64,
+}
+
+impl Welder {
+    /// `expected_triangles` sizes the buffers up front (a hint, not a limit); `scale` converts
+    /// the file's unit to millimetres.
+    pub(crate) fn new(expected_triangles: u64, max_triangles: u64, scale: f32) -> Welder {
+        // Clamp the hint: it may come from an untrusted header.
+        let expected = expected_triangles.min(max_triangles).min(1 << 26) as usize;
+        // A closed mesh has about half as many vertices as triangles; the table stays at most
+        // half full.
+        let slots = (expected + 16).next_power_of_two();
+        Welder {
+            positions: Vec::with_capacity(expected / 2 + 8),
+            triangles: Vec::with_capacity(expected),
+            collapsed_faces: 0,
+            table: vec![EMPTY; slots],
+            mask: slots - 1,
+            max_triangles,
+            scale,
+            faces_seen: 0,
+        }
+    }
+
+    fn vertex(&mut self, position: [f32; 3]) -> u32 {
+        // -0.0 and 0.0 are the same point, and so is rounding residue next to zero.
+        let key = position.map(|v| if v.abs() < SNAP_TO_ZERO_MM { 0.0 } else { v });
+        let bits = key.map(f32::to_bits);
+        let mut slot = hash(bits) & self.mask;
+        loop {
+            let idx = self.table[slot];
+            if idx == EMPTY {
+                break;
+            }
+            if self.positions[idx as usize].map(f32::to_bits) == bits {
+                return idx;
+            }
+            slot = (slot + 1) & self.mask;
+        }
+        let idx = self.positions.len() as u32;
+        self.positions.push(key);
+        self.table[slot] = idx;
+        if self.positions.len() * 2 > self.table.len() {
+            self.grow();
+        }
+        idx
+    }
+
+    fn grow(&mut self) {
+        let slots = self.table.len() * 2;
+        self.table = vec![EMPTY; slots];
+        self.mask = slots - 1;
+        for (idx, position) in self.positions.iter().enumerate() {
+            let mut slot = hash(position.map(f32::to_bits)) & self.mask;
+            while self.table[slot] != EMPTY {
+                slot = (slot + 1) & self.mask;
+            }
+            self.table[slot] = idx as u32;
+        }
+    }
+
+    /// Frees the welding table; returns the positions and triangles.
+    pub(crate) fn finish(self) -> (Vec<[f32; 3]>, Vec<[u32; 3]>, u64) {
+        let mut positions = self.positions;
+        let mut triangles = self.triangles;
+        positions.shrink_to_fit();
+        triangles.shrink_to_fit();
+        (positions, triangles, self.collapsed_faces)
+    }
+}
+
+impl TriangleSink for Welder {
+    fn triangle(
+        &mut self,
+        face: u64,
+        line: Option<u64>,
+        corners: Triangle,
+    ) -> Result<(), MeshError> {
+        self.faces_seen += 1;
+        if self.faces_seen > self.max_triangles {
+            return Err(MeshError::TooManyTriangles {
+                limit: self.max_triangles,
+            });
+        }
+        let mut idx = [0u32; 3];
+        for (corner, position) in corners.iter().enumerate() {
+            if let Some(value) = position.iter().copied().find(|v| !v.is_finite()) {
+                return Err(MeshError::NonFiniteCoordinate { face, value, line });
+            }
+            let scaled = if self.scale == 1.0 {
+                *position
+            } else {
+                position.map(|v| v * self.scale)
+            };
+            if let Some(value) = scaled.iter().copied().find(|v| !v.is_finite()) {
+                return Err(MeshError::NonFiniteCoordinate { face, value, line });
+            }
+            idx[corner] = self.vertex(scaled);
+        }
+        if idx[0] == idx[1] || idx[1] == idx[2] || idx[0] == idx[2] {
+            self.collapsed_faces += 1;
+        } else {
+            self.triangles.push(idx);
+        }
+        Ok(())
+    }
+}
+
+fn hash(bits: [u32; 3]) -> usize {
+    let mut h = u64::from(bits[0]).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^= u64::from(bits[1]).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    h ^= u64::from(bits[2]).wrapping_mul(0x1656_67B1_9E37_79F9);
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^= h >> 32;
+    h as usize
+}
+
+/// A plain list of triangles in millimetres, before welding. Used to time parsing and welding
+/// separately and to measure a file without building its topology.
+#[derive(Debug, Clone, Default)]
+pub struct Soup {
+    pub triangles: Vec<Triangle>,
+    pub(crate) scale: f32,
+    pub(crate) max_triangles: u64,
+}
+
+impl Soup {
+    pub(crate) fn new(expected_triangles: u64, max_triangles: u64, scale: f32) -> Soup {
+        let expected = expected_triangles.min(max_triangles).min(1 << 26) as usize;
+        Soup {
+            triangles: Vec::with_capacity(expected),
+            scale,
+            max_triangles,
+        }
+    }
+}
+
+impl TriangleSink for Soup {
+    fn triangle(
+        &mut self,
+        face: u64,
+        line: Option<u64>,
+        corners: Triangle,
+    ) -> Result<(), MeshError> {
+        if self.triangles.len() as u64 >= self.max_triangles {
+            return Err(MeshError::TooManyTriangles {
+                limit: self.max_triangles,
+            });
+        }
+        let scaled = if self.scale == 1.0 {
+            corners
+        } else {
+            corners.map(|p| p.map(|v| v * self.scale))
+        };
+        for position in &scaled {
+            if let Some(value) = position.iter().copied().find(|v| !v.is_finite()) {
+                return Err(MeshError::NonFiniteCoordinate { face, value, line });
+            }
+        }
+        self.triangles.push(scaled);
+        Ok(())
+    }
+}
