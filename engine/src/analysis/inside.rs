@@ -14,14 +14,19 @@ use crate::mesh::Mesh;
 /// axis-aligned model.
 const DIRECTION: [f64; 3] = [0.872_596_6, 0.391_127_3, 0.292_421_7];
 
+/// The most (candidate, closed shell) pairs checked, which bounds the parity tables.
+pub(crate) const MAX_PAIRS: usize = 1 << 16;
+
 /// For each candidate `(shell, point)`, how many other closed shells enclose the point.
+/// `closed_index[shell]` numbers the closed shells `0..n_closed`, or is `u32::MAX`.
 pub(crate) fn enclosing_counts(
     mesh: &Mesh,
     shell_of_face: &[u32],
-    closed: &[bool],
+    closed_index: &[u32],
+    n_closed: usize,
     candidates: &[(u32, [f64; 3])],
 ) -> Vec<u32> {
-    let n_shells = closed.len();
+    let n_shells = n_closed;
     // Parity of crossings per (candidate, shell).
     let parity = mesh
         .triangles()
@@ -31,13 +36,14 @@ pub(crate) fn enclosing_counts(
             || vec![false; candidates.len() * n_shells],
             |mut parity, (faces, shells)| {
                 for (triangle, &shell) in faces.iter().zip(shells) {
-                    if !closed[shell as usize] {
+                    let closed = closed_index[shell as usize];
+                    if closed == u32::MAX {
                         continue;
                     }
                     let corners = triangle.map(|v| mesh.positions()[v as usize].map(f64::from));
                     for (k, (own_shell, origin)) in candidates.iter().enumerate() {
                         if *own_shell != shell && crosses(*origin, corners) {
-                            let slot = &mut parity[k * n_shells + shell as usize];
+                            let slot = &mut parity[k * n_shells + closed as usize];
                             *slot = !*slot;
                         }
                     }

@@ -12,8 +12,9 @@ use crate::mesh::{Format, Mesh, Soup, UnitNote};
 pub const TINY_PART_MM: f64 = 2.0;
 /// Above this largest dimension no printer we know can make the part in one piece.
 pub const HUGE_PART_MM: f64 = 5000.0;
-/// Containment is checked for at most this many negative shells (each costs one pass over the
-/// faces); beyond it the remaining ones are reported as inverted without the check.
+/// Containment is checked for at most this many negative shells (each ray is tested against
+/// every face); beyond it they are all reported as inverted without the check, and a warning
+/// says so.
 const MAX_CONTAINMENT_CANDIDATES: usize = 64;
 
 /// One connected component of faces.
@@ -134,37 +135,9 @@ pub fn analyze(mesh: &Mesh) -> Analysis {
             }
         }
     }
-    let mut containment_skipped = 0;
-    let candidates: Vec<(u32, [f64; 3])> = shells
-        .iter()
-        .enumerate()
-        .filter(|(idx, shell)| shell.closed && consistent[*idx] && shell.volume_mm3 < 0.0)
-        .map(|(idx, _)| {
-            let first_face = topology
-                .shell_of_face
-                .iter()
-                .position(|&s| s as usize == idx)
-                .unwrap_or(0);
-            (idx as u32, mesh.corners(first_face)[0].map(f64::from))
-        })
-        .collect();
-    if candidates.len() > MAX_CONTAINMENT_CANDIDATES {
-        containment_skipped = candidates.len();
-        for (idx, _) in &candidates {
-            shells[*idx as usize].inverted = true;
-        }
-    } else if !candidates.is_empty() {
-        let closed: Vec<bool> = shells
-            .iter()
-            .zip(&consistent)
-            .map(|(s, c)| s.closed && *c)
-            .collect();
-        let counts = inside::enclosing_counts(mesh, &topology.shell_of_face, &closed, &candidates);
-        for ((idx, _), enclosing) in candidates.iter().zip(counts) {
-            // A void sits inside an odd number of shells; a negative shell at even depth is
-            // inside out.
-            shells[*idx as usize].inverted = enclosing % 2 == 0;
-        }
+    let (inverted, containment_skipped) = find_inverted(mesh, &topology, &shells, &consistent);
+    for idx in inverted {
+        shells[idx].inverted = true;
     }
 
     let total = mass.total();
@@ -209,6 +182,61 @@ pub fn analyze(mesh: &Mesh) -> Analysis {
     };
     analysis.warnings = warnings(&analysis, mesh, &defects);
     analysis
+}
+
+/// The inside-out shells: closed, consistently wound, negative volume and not enclosed by an
+/// odd number of other closed shells (which would make them voids). Returns them and the
+/// number of shells reported without the containment check because there were too many.
+fn find_inverted(
+    mesh: &Mesh,
+    topology: &topology::Topology,
+    shells: &[Shell],
+    consistent: &[bool],
+) -> (Vec<usize>, usize) {
+    let is_closed = |idx: usize| shells[idx].closed && consistent[idx];
+    let negative: Vec<usize> = (0..shells.len())
+        .filter(|&idx| is_closed(idx) && shells[idx].volume_mm3 < 0.0)
+        .collect();
+    if negative.is_empty() {
+        return (negative, 0);
+    }
+    let mut closed_index = vec![u32::MAX; shells.len()];
+    let mut n_closed = 0;
+    for (idx, slot) in closed_index.iter_mut().enumerate() {
+        if is_closed(idx) {
+            *slot = n_closed as u32;
+            n_closed += 1;
+        }
+    }
+    if negative.len() > MAX_CONTAINMENT_CANDIDATES || negative.len() * n_closed > inside::MAX_PAIRS
+    {
+        let skipped = negative.len();
+        return (negative, skipped);
+    }
+    // One vertex of each candidate shell: that of its first face.
+    let mut first_face = vec![usize::MAX; shells.len()];
+    for (face, &shell) in topology.shell_of_face.iter().enumerate().rev() {
+        first_face[shell as usize] = face;
+    }
+    let candidates: Vec<(u32, [f64; 3])> = negative
+        .iter()
+        .map(|&idx| (idx as u32, mesh.corners(first_face[idx])[0].map(f64::from)))
+        .collect();
+    let counts = inside::enclosing_counts(
+        mesh,
+        &topology.shell_of_face,
+        &closed_index,
+        n_closed,
+        &candidates,
+    );
+    // A void sits inside an odd number of shells; a negative shell at even depth is inside out.
+    let inverted = negative
+        .into_iter()
+        .zip(counts)
+        .filter(|(_, enclosing)| enclosing % 2 == 0)
+        .map(|(idx, _)| idx)
+        .collect();
+    (inverted, 0)
 }
 
 /// What the analysis noticed beyond the figures it reports.

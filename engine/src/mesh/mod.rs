@@ -119,6 +119,16 @@ pub struct Limits {
     pub max_triangles: u64,
 }
 
+impl Limits {
+    /// The most triangles the engine supports at all: half-edges are numbered with `u32`.
+    pub const MAX_SUPPORTED_TRIANGLES: u64 = 1 << 30;
+
+    /// The triangle limit actually enforced.
+    pub fn triangle_limit(&self) -> u64 {
+        self.max_triangles.min(Self::MAX_SUPPORTED_TRIANGLES)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         // About 1.5 GiB of working memory for the largest model, and 2 GiB for the largest input.
@@ -163,7 +173,7 @@ pub enum UnitNote {
 impl Mesh {
     /// Welds a list of triangles given in millimetres: for generated and transformed models.
     pub fn from_triangles(triangles: &[Triangle], format: Format) -> Result<Mesh, MeshError> {
-        let mut welder = Welder::new(triangles.len() as u64, u64::MAX, 1.0);
+        let mut welder = Welder::new(triangles.len() as u64, Limits::MAX_SUPPORTED_TRIANGLES, 1.0);
         for (face, triangle) in triangles.iter().enumerate() {
             welder.triangle(face as u64, None, *triangle)?;
         }
@@ -298,27 +308,20 @@ fn decode_into<S: TriangleSink>(
         Format::AsciiStl => {
             stl::parse_ascii(bytes, sink).map_err(|err| explain_ascii_failure(bytes, err))
         }
-        Format::Obj => obj::parse_obj(bytes, limits.max_triangles, sink),
+        Format::Obj => obj::parse_obj(bytes, limits.triangle_limit(), sink),
         Format::ThreeMf => threemf::parse_3mf(bytes, limits, sink),
     }
 }
 
-/// A file that begins with `solid` but fails as ASCII may be a binary STL whose length is wrong:
-/// say both, so the person can tell which it was meant to be.
+/// A file that begins with `solid`, fails as ASCII and holds binary bytes is a binary STL
+/// whose length disagrees with its count (SolidWorks and others begin binary headers with
+/// `solid`): report that, which is what the person needs to know.
 fn explain_ascii_failure(bytes: &[u8], err: MeshError) -> MeshError {
     let looks_binary = bytes.iter().take(4096).any(|b| *b == 0 || *b >= 0x80);
-    match (stl::declared_count(bytes), looks_binary, &err) {
-        (Some(declared), true, MeshError::Syntax { .. }) => MeshError::Syntax {
-            format: Format::AsciiStl,
-            line: match &err {
-                MeshError::Syntax { line, .. } => *line,
-                _ => 0,
-            },
-            message: format!(
-                "the file begins with `solid` but is not text ({err}); read as binary STL, {}",
-                stl::length_error(declared, bytes.len() as u64)
-            ),
-        },
+    match stl::declared_count(bytes) {
+        Some(declared) if looks_binary && matches!(err, MeshError::Syntax { .. }) => {
+            stl::length_error(declared, bytes.len() as u64)
+        }
         _ => err,
     }
 }
@@ -357,7 +360,7 @@ pub fn parse(bytes: &[u8], options: &LoadOptions) -> Result<Mesh, MeshError> {
     let (scale, unit_note) = unit_for(format, options);
     let mut welder = Welder::new(
         expected_triangles(bytes, format),
-        options.limits.max_triangles,
+        options.limits.triangle_limit(),
         scale,
     );
     decode_into(bytes, format, &options.limits, &mut welder)?;
@@ -393,7 +396,7 @@ pub fn parse_reader<R: Read>(
     }
     let declared = stl::declared_count(&head).unwrap_or(0);
     let (scale, unit_note) = unit_for(Format::BinaryStl, options);
-    let mut welder = Welder::new(declared, options.limits.max_triangles, scale);
+    let mut welder = Welder::new(declared, options.limits.triangle_limit(), scale);
     // 64 Ki records (3.2 MB) at a time.
     let mut chunk = vec![0u8; stl::RECORD_BYTES << 16];
     let mut face = 0u64;
@@ -418,7 +421,7 @@ pub fn decode(bytes: &[u8], options: &LoadOptions) -> Result<(Format, Soup), Mes
     let (scale, _) = unit_for(format, options);
     let mut soup = Soup::new(
         expected_triangles(bytes, format),
-        options.limits.max_triangles,
+        options.limits.triangle_limit(),
         scale,
     );
     decode_into(bytes, format, &options.limits, &mut soup)?;

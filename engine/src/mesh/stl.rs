@@ -88,7 +88,10 @@ pub(crate) fn parse_binary<S: TriangleSink>(bytes: &[u8], sink: &mut S) -> Resul
 pub(crate) struct Tokens<'a> {
     bytes: &'a [u8],
     at: usize,
-    /// The line of the last token returned (1-based).
+    /// The line being scanned (1-based).
+    scan_line: u64,
+    /// The line of the last token returned: where an error is reported, even at the end of the
+    /// input.
     pub(crate) line: u64,
 }
 
@@ -97,6 +100,7 @@ impl<'a> Tokens<'a> {
         Tokens {
             bytes,
             at: 0,
+            scan_line: 1,
             line: 1,
         }
     }
@@ -104,9 +108,9 @@ impl<'a> Tokens<'a> {
     fn skip_space(&mut self) {
         while let Some(&byte) = self.bytes.get(self.at) {
             match byte {
-                b'\n' => self.line += 1,
+                b'\n' => self.scan_line += 1,
                 // A bare CR ends a line; the CR of a CRLF pair does not count twice.
-                b'\r' if self.bytes.get(self.at + 1) != Some(&b'\n') => self.line += 1,
+                b'\r' if self.bytes.get(self.at + 1) != Some(&b'\n') => self.scan_line += 1,
                 b'\r' | b' ' | b'\t' | 0x0B | 0x0C => {}
                 _ => return,
             }
@@ -123,7 +127,11 @@ impl<'a> Tokens<'a> {
             }
             self.at += 1;
         }
-        (self.at > start).then(|| &self.bytes[start..self.at])
+        if self.at == start {
+            return None;
+        }
+        self.line = self.scan_line;
+        Some(&self.bytes[start..self.at])
     }
 
     /// Skips the rest of the current line (a solid's name) and returns it.

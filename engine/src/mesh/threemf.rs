@@ -65,7 +65,7 @@ pub(crate) fn parse_3mf<S: TriangleSink>(
         ))
     })?;
     let model = parse_model_xml(&xml, &model_path)?;
-    emit(&model, &model_path, sink)
+    emit(&model, &model_path, limits, sink)
 }
 
 /// Reads one archive entry, refusing oversized and over-compressed ones. `Ok(None)` when absent.
@@ -295,7 +295,12 @@ fn parse_model_xml(xml: &[u8], entry: &str) -> Result<Model, MeshError> {
     Ok(model)
 }
 
-fn emit<S: TriangleSink>(model: &Model, entry: &str, sink: &mut S) -> Result<(), MeshError> {
+fn emit<S: TriangleSink>(
+    model: &Model,
+    entry: &str,
+    limits: &Limits,
+    sink: &mut S,
+) -> Result<(), MeshError> {
     if model.build.is_empty() {
         return Err(MeshError::ThreeMf {
             entry: entry.to_string(),
@@ -306,6 +311,8 @@ fn emit<S: TriangleSink>(model: &Model, entry: &str, sink: &mut S) -> Result<(),
         model,
         entry,
         face: 0,
+        placements: 0,
+        max_placements: limits.triangle_limit(),
         sink,
     };
     for &(object_id, transform, position) in &model.build {
@@ -324,6 +331,10 @@ struct Emitter<'a, S> {
     model: &'a Model,
     entry: &'a str,
     face: u64,
+    /// Objects placed so far: components of empty objects nested deep could otherwise place
+    /// billions of objects without emitting a triangle.
+    placements: u64,
+    max_placements: u64,
     sink: &'a mut S,
 }
 
@@ -343,6 +354,13 @@ impl<S: TriangleSink> Emitter<'_, S> {
         if depth > MAX_COMPONENT_DEPTH {
             return Err(error(format!(
                 "components nest deeper than {MAX_COMPONENT_DEPTH} levels (a cycle through object {object_id}?)"
+            )));
+        }
+        self.placements += 1;
+        if self.placements > self.max_placements {
+            return Err(error(format!(
+                "components place more than {} objects",
+                self.max_placements
             )));
         }
         let model = self.model;
