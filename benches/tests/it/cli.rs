@@ -7,7 +7,11 @@ use serde_json::Value;
 use super::repo_root;
 
 fn pricing_bench(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pricing-bench")).args(args).current_dir(repo_root()).output().expect("runs");
+    let output = Command::new(env!("CARGO_BIN_EXE_pricing-bench"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("runs");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -16,13 +20,20 @@ fn pricing_bench(args: &[&str]) -> (i32, String, String) {
 }
 
 fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}"))).collect()
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect()
 }
 
 #[test]
 fn analyze_json_keeps_the_contract() {
     let bad = std::env::temp_dir().join(format!("pricing-bad-{}.stl", std::process::id()));
-    std::fs::write(&bad, b"solid broken\nfacet normal 0 0 1\nouter loop\nvertex 1 2\n").expect("write");
+    std::fs::write(
+        &bad,
+        b"solid broken\nfacet normal 0 0 1\nouter loop\nvertex 1 2\n",
+    )
+    .expect("write");
     let bad_path = bad.display().to_string();
     let (code, stdout, _) = pricing_bench(&[
         "analyze",
@@ -39,8 +50,21 @@ fn analyze_json_keeps_the_contract() {
 
     let cube = &lines[0];
     let contract = [
-        "file", "format", "triangles", "vertices", "volume_mm3", "area_mm2", "bbox_min", "bbox_max", "shells",
-        "watertight", "winding_consistent", "boundary_edges", "non_manifold_edges", "degenerate_triangles", "warnings",
+        "file",
+        "format",
+        "triangles",
+        "vertices",
+        "volume_mm3",
+        "area_mm2",
+        "bbox_min",
+        "bbox_max",
+        "shells",
+        "watertight",
+        "winding_consistent",
+        "boundary_edges",
+        "non_manifold_edges",
+        "degenerate_triangles",
+        "warnings",
     ];
     for key in contract {
         assert!(cube.get(key).is_some(), "missing {key}: {cube}");
@@ -53,7 +77,12 @@ fn analyze_json_keeps_the_contract() {
 
     assert_eq!(lines[1]["file"], "fixtures/models/no_such_file.stl");
     assert_eq!(lines[1]["error"]["kind"], "io");
-    assert!(lines[1]["error"]["message"].as_str().expect("message").contains("No such file"));
+    assert!(
+        lines[1]["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("No such file")
+    );
     assert_eq!(lines[2]["error"]["kind"], "syntax");
     assert_eq!(
         lines[2]["error"]["message"],
@@ -64,11 +93,27 @@ fn analyze_json_keeps_the_contract() {
 
 #[test]
 fn analyze_unit_flag_scales() {
-    let (code, stdout, _) = pricing_bench(&["analyze", "--json", "--unit", "in", "fixtures/models/cube_10mm.stl"]);
+    let (code, stdout, _) = pricing_bench(&[
+        "analyze",
+        "--json",
+        "--unit",
+        "in",
+        "fixtures/models/cube_10mm.stl",
+    ]);
     assert_eq!(code, 0);
-    let volume = json_lines(&stdout)[0]["volume_mm3"].as_f64().expect("volume");
-    assert!((volume - 254f64.powi(3)).abs() < 1e-6 * 254f64.powi(3), "{volume}");
-    let (code, _, stderr) = pricing_bench(&["analyze", "--unit", "furlong", "fixtures/models/cube_10mm.stl"]);
+    let volume = json_lines(&stdout)[0]["volume_mm3"]
+        .as_f64()
+        .expect("volume");
+    assert!(
+        (volume - 254f64.powi(3)).abs() < 1e-6 * 254f64.powi(3),
+        "{volume}"
+    );
+    let (code, _, stderr) = pricing_bench(&[
+        "analyze",
+        "--unit",
+        "furlong",
+        "fixtures/models/cube_10mm.stl",
+    ]);
     assert_eq!(code, 2, "a usage error");
     assert!(stderr.contains("furlong"), "{stderr}");
 }
@@ -77,9 +122,16 @@ fn analyze_unit_flag_scales() {
 fn analyze_text_and_quick() {
     let (code, stdout, _) = pricing_bench(&["analyze", "fixtures/models/open_box.stl"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("watertight    no (4 boundary, 0 non-manifold edges)"), "{stdout}");
-    assert!(stdout.contains("warning       the mesh is not watertight"), "{stdout}");
-    let (code, stdout, _) = pricing_bench(&["analyze", "--quick", "fixtures/models/torus_r20_r5.stl"]);
+    assert!(
+        stdout.contains("watertight    no (4 boundary, 0 non-manifold edges)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning       the mesh is not watertight"),
+        "{stdout}"
+    );
+    let (code, stdout, _) =
+        pricing_bench(&["analyze", "--quick", "fixtures/models/torus_r20_r5.stl"]);
     assert_eq!(code, 0);
     let line = &json_lines(&stdout)[0];
     assert_eq!(line["triangles"], 2304);
@@ -88,17 +140,32 @@ fn analyze_text_and_quick() {
 
 #[test]
 fn run_benchmarks_a_folder() {
-    let (code, stdout, stderr) = pricing_bench(&["run", "fixtures/models", "--repeat", "1", "--json"]);
+    let (code, stdout, stderr) =
+        pricing_bench(&["run", "fixtures/models", "--repeat", "1", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let lines = json_lines(&stdout);
     assert_eq!(lines.len(), 13, "{stdout}");
     for line in &lines {
-        for key in ["read_ms", "parse_ms", "measure_ms", "weld_ms", "analyse_ms", "triangles_per_s", "mb_per_s"] {
-            assert!(line[key].as_f64().is_some_and(|v| v >= 0.0), "{key} in {line}");
+        for key in [
+            "read_ms",
+            "parse_ms",
+            "measure_ms",
+            "weld_ms",
+            "analyse_ms",
+            "triangles_per_s",
+            "mb_per_s",
+        ] {
+            assert!(
+                line[key].as_f64().is_some_and(|v| v >= 0.0),
+                "{key} in {line}"
+            );
         }
     }
     let (code, stdout, _) = pricing_bench(&["run", "fixtures/models", "--repeat", "1", "--csv"]);
     assert_eq!(code, 0);
-    assert!(stdout.starts_with("file,bytes,triangles,read_ms"), "{stdout}");
+    assert!(
+        stdout.starts_with("file,bytes,triangles,read_ms"),
+        "{stdout}"
+    );
     assert_eq!(stdout.lines().count(), 14);
 }

@@ -18,7 +18,10 @@ fn committed_fixtures_are_what_the_generator_writes() {
         let fresh = std::fs::read(out.join(name)).expect("generated file");
         let stored = std::fs::read(committed.join(name))
             .unwrap_or_else(|err| panic!("{name} is generated but not committed ({err}); run `cargo run -p pricing-bench -- gen fixtures`"));
-        assert!(fresh == stored, "{name} differs from what the generator writes; run `cargo run -p pricing-bench -- gen fixtures`");
+        assert!(
+            fresh == stored,
+            "{name} differs from what the generator writes; run `cargo run -p pricing-bench -- gen fixtures`"
+        );
     }
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -7,14 +7,19 @@
 //! how trimesh's `split` counts bodies: faces that only touch at a vertex or along a
 //! non-manifold edge are separate shells.
 //!
-//! Half-edges are bucketed by their tail vertex (a counting sort, 4 bytes per half-edge), then
-//! every half-edge looks up its twins in parallel. Faces are joined with a lock-free union-find
+//! Half-edges are bucketed by the smaller of their two vertices (a counting sort, 8 bytes per
+//! half-edge), so every edge's half-edges meet in one bucket and buckets are processed in
+//! parallel without looking anywhere else. Faces are joined with a lock-free union-find
 //! that always links the larger root under the smaller one, so each shell's root is its first
 //! face whatever the thread schedule, and the result is deterministic.
 
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use rayon::prelude::*;
+
+/// Marks a half-edge that runs from the smaller vertex to the larger. Vertex indices stay
+/// below 2^31 because the triangle limit keeps them there.
+const LOW_TO_HIGH: u32 = 1 << 31;
 
 /// A face touches a boundary or non-manifold edge.
 pub(crate) const FLAG_OPEN: u8 = 1;
@@ -34,83 +39,67 @@ pub(crate) struct Topology {
 }
 
 pub(crate) fn topology(n_vertices: usize, triangles: &[[u32; 3]]) -> Topology {
-    // Bucket half-edges by tail vertex: `offsets[v]..offsets[v + 1]` indexes `half_edges`.
+    // Each half-edge `a -> b` is filed under the smaller of its two vertices, as
+    // `[larger | LOW_TO_HIGH if a < b, face]`, so that all the half-edges of an edge share one
+    // bucket and each bucket is read by one task, with no lookups elsewhere.
     let mut offsets = vec![0u32; n_vertices + 1];
     for triangle in triangles {
-        for &v in triangle {
-            offsets[v as usize + 1] += 1;
+        for k in 0..3 {
+            let (a, b) = (triangle[k], triangle[(k + 1) % 3]);
+            offsets[a.min(b) as usize + 1] += 1;
         }
     }
     for v in 0..n_vertices {
         offsets[v + 1] += offsets[v];
     }
     let mut fill = offsets.clone();
-    let mut half_edges = vec![0u32; triangles.len() * 3];
+    let mut entries = vec![[0u32; 2]; triangles.len() * 3];
     for (face, triangle) in triangles.iter().enumerate() {
-        for (corner, &v) in triangle.iter().enumerate() {
-            let slot = &mut fill[v as usize];
-            half_edges[*slot as usize] = (face * 3 + corner) as u32;
+        for k in 0..3 {
+            let (a, b) = (triangle[k], triangle[(k + 1) % 3]);
+            let slot = &mut fill[a.min(b) as usize];
+            entries[*slot as usize] = [a.max(b) | if a < b { LOW_TO_HIGH } else { 0 }, face as u32];
             *slot += 1;
         }
     }
     drop(fill);
 
-    let head = |half_edge: u32| {
-        let (face, corner) = (half_edge as usize / 3, half_edge as usize % 3);
-        triangles[face][(corner + 1) % 3]
-    };
-    let out = |v: u32| &half_edges[offsets[v as usize] as usize..offsets[v as usize + 1] as usize];
-
     let parent: Vec<AtomicU32> = (0..triangles.len() as u32).map(AtomicU32::new).collect();
     let face_flags: Vec<AtomicU8> = (0..triangles.len()).map(|_| AtomicU8::new(0)).collect();
     let counters = [0; 4].map(|_: u8| AtomicU64::new(0));
     let [n_edges, boundary, non_manifold, miswound] = &counters;
+    let flag = |face: u32, bit: u8| {
+        face_flags[face as usize].fetch_or(bit, Ordering::Relaxed);
+    };
 
-    (0..n_vertices as u32)
+    (0..n_vertices)
         .into_par_iter()
         .with_min_len(1024)
-        .for_each(|tail| {
+        .for_each_init(Vec::new, |bucket: &mut Vec<[u32; 2]>, low| {
+            bucket.clear();
+            bucket.extend_from_slice(&entries[offsets[low] as usize..offsets[low + 1] as usize]);
+            bucket.sort_unstable_by_key(|[key, _]| key & !LOW_TO_HIGH);
             let mut local = [0u64; 4];
-            for &half_edge in out(tail) {
-                let target = head(half_edge);
-                // Same-direction and opposite half-edges of this undirected edge.
-                let same = out(tail).iter().copied().filter(|&h| head(h) == target);
-                let opposite = out(target).iter().copied().filter(|&h| head(h) == tail);
-                // The edge is reported once, by its lowest-numbered half-edge.
-                let lowest = same
-                    .clone()
-                    .chain(opposite.clone())
-                    .min()
-                    .unwrap_or(half_edge);
-                if lowest != half_edge {
-                    continue;
-                }
-                let n_same = same.clone().count();
-                let n_opposite = opposite.clone().count();
+            for edge in bucket.chunk_by(|[a, _], [b, _]| (a ^ b) & !LOW_TO_HIGH == 0) {
                 local[0] += 1;
-                let face = half_edge / 3;
-                match n_same + n_opposite {
-                    1 => {
+                match edge {
+                    [[_, face]] => {
                         local[1] += 1;
-                        face_flags[face as usize].fetch_or(FLAG_OPEN, Ordering::Relaxed);
+                        flag(*face, FLAG_OPEN);
                     }
-                    2 => {
-                        let other = same
-                            .chain(opposite)
-                            .find(|&h| h != half_edge)
-                            .unwrap_or(half_edge)
-                            / 3;
-                        if n_same == 2 {
+                    [[first, face], [second, other]] => {
+                        // Consistently wound faces walk their shared edge in opposite directions.
+                        if (first ^ second) & LOW_TO_HIGH == 0 {
                             local[3] += 1;
-                            face_flags[face as usize].fetch_or(FLAG_MISWOUND, Ordering::Relaxed);
-                            face_flags[other as usize].fetch_or(FLAG_MISWOUND, Ordering::Relaxed);
+                            flag(*face, FLAG_MISWOUND);
+                            flag(*other, FLAG_MISWOUND);
                         }
-                        union(&parent, face, other);
+                        union(&parent, *face, *other);
                     }
                     _ => {
                         local[2] += 1;
-                        for h in same.chain(opposite) {
-                            face_flags[h as usize / 3].fetch_or(FLAG_OPEN, Ordering::Relaxed);
+                        for [_, face] in edge {
+                            flag(*face, FLAG_OPEN);
                         }
                     }
                 }
@@ -119,7 +108,7 @@ pub(crate) fn topology(n_vertices: usize, triangles: &[[u32; 3]]) -> Topology {
                 counter.fetch_add(value, Ordering::Relaxed);
             }
         });
-    drop(half_edges);
+    drop(entries);
     drop(offsets);
 
     // Every parent is at or below its child, so one pass in increasing order turns parents into

@@ -120,8 +120,9 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The most triangles the engine supports at all: half-edges are numbered with `u32`.
-    pub const MAX_SUPPORTED_TRIANGLES: u64 = 1 << 30;
+    /// The most triangles the engine supports at all: vertex indices, at most three per
+    /// triangle, must stay below 2^31 (the analysis uses the top bit).
+    pub const MAX_SUPPORTED_TRIANGLES: u64 = 1 << 29;
 
     /// The triangle limit actually enforced.
     pub fn triangle_limit(&self) -> u64 {

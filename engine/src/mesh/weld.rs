@@ -1,14 +1,28 @@
 //! Welding: turn a stream of triangles (three corner positions each) into an indexed mesh in
 //! which exactly coincident positions share one vertex.
 //!
-//! The table is open addressing over `u32` vertex indices: the positions live only once, in
-//! the vertex array, so welding costs 4 bytes per slot on top of the mesh itself. This matters
-//! because a binary STL is streamed straight into the welder and peak memory must stay near the
-//! size of the file (see the README's benchmark table).
+//! The table is open addressing with linear probing over `u32` vertex indices: positions live
+//! once, in the vertex array, so the table costs 8 to 16 bytes per vertex and is freed before
+//! the analysis starts; a streamed binary STL stays well under the file's size in memory (see
+//! the README's benchmark table).
+//!
+//! On large files every table probe is a cache miss, and that is the whole cost of welding.
+//! Files list neighbouring triangles together, so most corners were seen a few triangles ago:
+//! a small direct-mapped cache of recent vertices (kept in L1) answers those without touching
+//! the table.
 
 use super::{MeshError, Triangle};
 
 const EMPTY: u32 = u32::MAX;
+
+/// A recently seen vertex: the position's bits and its index (`EMPTY` when unused).
+#[derive(Clone, Copy)]
+struct Recent {
+    key: [u32; 3],
+    index: u32,
+}
+
+const RECENT_SLOTS: usize = 1024;
 
 /// Coordinates closer to zero than this (in millimetres) are welded as zero. CAD exporters leave
 /// the rounding residue of rotations in their output (`cos 90° = 6e-17`), so one corner of a
@@ -35,6 +49,7 @@ pub(crate) struct Welder {
     /// Faces whose corners weld to fewer than three distinct vertices.
     pub(crate) collapsed_faces: u64,
     table: Vec<u32>,
+    recent: Box<[Recent; RECENT_SLOTS]>,
     mask: usize,
     max_triangles: u64,
     scale: f32,
@@ -55,6 +70,12 @@ impl Welder {
             triangles: Vec::with_capacity(expected),
             collapsed_faces: 0,
             table: vec![EMPTY; slots],
+            recent: Box::new(
+                [Recent {
+                    key: [0; 3],
+                    index: EMPTY,
+                }; RECENT_SLOTS],
+            ),
             mask: slots - 1,
             max_triangles,
             scale,
@@ -66,13 +87,22 @@ impl Welder {
         // -0.0 and 0.0 are the same point, and so is rounding residue next to zero.
         let key = position.map(|v| if v.abs() < SNAP_TO_ZERO_MM { 0.0 } else { v });
         let bits = key.map(f32::to_bits);
-        let mut slot = hash(bits) & self.mask;
+        let hashed = hash(bits);
+        let recent = &mut self.recent[(hashed >> 40) % RECENT_SLOTS];
+        if recent.key == bits && recent.index != EMPTY {
+            return recent.index;
+        }
+        let mut slot = hashed & self.mask;
         loop {
             let idx = self.table[slot];
             if idx == EMPTY {
                 break;
             }
             if self.positions[idx as usize].map(f32::to_bits) == bits {
+                *recent = Recent {
+                    key: bits,
+                    index: idx,
+                };
                 return idx;
             }
             slot = (slot + 1) & self.mask;
@@ -80,6 +110,10 @@ impl Welder {
         let idx = self.positions.len() as u32;
         self.positions.push(key);
         self.table[slot] = idx;
+        *recent = Recent {
+            key: bits,
+            index: idx,
+        };
         if self.positions.len() * 2 > self.table.len() {
             self.grow();
         }

@@ -1,0 +1,13 @@
+//! Shared by every target: parse with small limits, analyse whatever parses, and check the
+//! figures are finite.
+
+use pricing_engine::mesh::{self, Limits, LoadOptions};
+
+pub fn exercise(bytes: &[u8]) {
+    let options = LoadOptions { limits: Limits { max_input_bytes: 1 << 20, max_triangles: 50_000 }, ..LoadOptions::default() };
+    if let Ok(mesh) = mesh::parse(bytes, &options) {
+        let analysis = pricing_engine::analyze(&mesh);
+        assert!(analysis.volume_mm3.is_finite() && analysis.area_mm2.is_finite());
+    }
+    let _ = mesh::parse_reader(bytes, bytes.len() as u64, &options);
+}
