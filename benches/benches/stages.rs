@@ -35,7 +35,9 @@ fn stages(c: &mut Criterion) {
     let welded = soup.weld(format).expect("welds");
     let mut group = c.benchmark_group("stages_200k");
     group.throughput(Throughput::Elements(sphere.len() as u64));
-    group.bench_function("measure", |b| b.iter(|| quick_measure(&soup)));
+    group.bench_function("quick_measure", |b| {
+        b.iter(|| quick_measure(&binary, &options).expect("measures"))
+    });
     group.bench_function("weld", |b| b.iter(|| soup.weld(format).expect("welds")));
     group.bench_function("analyse", |b| b.iter(|| analyze(&welded)));
     group.bench_function("parse_streamed_and_analyse", |b| {

@@ -46,10 +46,10 @@ pub fn quick_measure_file(
     path: &Path,
     options: &LoadOptions,
 ) -> Result<(mesh::Format, QuickMeasure), FileError> {
-    let bytes = std::fs::read(path).map_err(FileError::Io)?;
-    let (format, soup) = mesh::decode(&bytes, options).map_err(FileError::Mesh)?;
-    drop(bytes);
-    Ok((format, pricing_engine::analysis::quick_measure(&soup)))
+    // Streamed: a binary STL is measured in parallel as it is read.
+    let file = File::open(path).map_err(FileError::Io)?;
+    let len = file.metadata().map_err(FileError::Io)?.len();
+    pricing_engine::analysis::quick_measure_reader(file, len, options).map_err(FileError::Mesh)
 }
 
 /// The JSON object of the `analyze --json` contract (DESIGN.md), plus a few extra fields.

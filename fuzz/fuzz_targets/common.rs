@@ -10,4 +10,7 @@ pub fn exercise(bytes: &[u8]) {
         assert!(analysis.volume_mm3.is_finite() && analysis.area_mm2.is_finite());
     }
     let _ = mesh::parse_reader(bytes, bytes.len() as u64, &options);
+    if let Ok((_, quick)) = pricing_engine::analysis::quick_measure(bytes, &options) {
+        assert!(quick.volume_mm3.is_finite() && quick.area_mm2.is_finite());
+    }
 }

@@ -149,7 +149,7 @@ fn run_benchmarks_a_folder() {
         for key in [
             "read_ms",
             "parse_ms",
-            "measure_ms",
+            "quick_ms",
             "weld_ms",
             "analyse_ms",
             "triangles_per_s",

@@ -3,10 +3,13 @@
 //! numbers.
 
 mod inside;
+mod quick;
 mod topology;
 mod volume;
 
-use crate::mesh::{Format, Mesh, Soup, UnitNote};
+pub use quick::{QuickMeasure, quick_measure, quick_measure_reader};
+
+use crate::mesh::{Format, Mesh, UnitNote};
 
 /// Below this largest dimension a part was most likely drawn in metres or inches.
 pub const TINY_PART_MM: f64 = 2.0;
@@ -333,27 +336,4 @@ fn warnings(a: &Analysis, mesh: &Mesh, defects: &Defects) -> Vec<Warning> {
         );
     }
     out
-}
-
-/// Volume, area and bounding box of unwelded triangles, without topology.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct QuickMeasure {
-    pub n_triangles: u64,
-    pub volume_mm3: f64,
-    pub area_mm2: f64,
-    pub bbox_min: [f64; 3],
-    pub bbox_max: [f64; 3],
-}
-
-/// Measures a triangle soup as fast as the memory bus allows: no welding, no topology.
-pub fn quick_measure(soup: &Soup) -> QuickMeasure {
-    let (sums, bbox_min, bbox_max) = volume::soup_properties(&soup.triangles);
-    let empty = soup.triangles.is_empty();
-    QuickMeasure {
-        n_triangles: sums.n_triangles,
-        volume_mm3: sums.volume6 / 6.0,
-        area_mm2: sums.area2 / 2.0,
-        bbox_min: if empty { [0.0; 3] } else { bbox_min },
-        bbox_max: if empty { [0.0; 3] } else { bbox_max },
-    }
 }

@@ -162,37 +162,6 @@ impl MassProperties {
     }
 }
 
-/// Volume, area and bounding box straight from unwelded triangles (no topology): the quick
-/// measure of a file.
-pub(crate) fn soup_properties(triangles: &[crate::mesh::Triangle]) -> (Sums, [f64; 3], [f64; 3]) {
-    let corners: &[[f32; 3]] = triangles.as_flattened();
-    let (min, max) = bounding_box(corners);
-    let reference: [f64; 3] = std::array::from_fn(|i| {
-        if min[i] <= max[i] {
-            (min[i] + max[i]) / 2.0
-        } else {
-            0.0
-        }
-    });
-    let local = |p: [f32; 3]| std::array::from_fn(|i| f64::from(p[i]) - reference[i]);
-    let sums = triangles
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut sums = Sums::default();
-            for t in chunk {
-                sums.face(local(t[0]), local(t[1]), local(t[2]));
-            }
-            sums
-        })
-        .collect::<Vec<_>>()
-        .iter()
-        .fold(Sums::default(), |mut acc, s| {
-            acc.add(s);
-            acc
-        });
-    (sums, min, max)
-}
-
 pub(crate) fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }

@@ -24,8 +24,9 @@ use std::io::Read;
 
 pub use error::MeshError;
 pub use threemf::MAX_COMPRESSION_RATIO;
-pub use weld::Soup;
-use weld::{TriangleSink, Welder};
+use weld::Welder;
+pub(crate) use weld::{Checked, TriangleSink, to_millimetres};
+pub use weld::{SNAP_TO_ZERO_MM, Soup};
 
 /// Three corners, in millimetres once loaded.
 pub type Triangle = [[f32; 3]; 3];
@@ -174,9 +175,11 @@ pub enum UnitNote {
 impl Mesh {
     /// Welds a list of triangles given in millimetres: for generated and transformed models.
     pub fn from_triangles(triangles: &[Triangle], format: Format) -> Result<Mesh, MeshError> {
-        let mut welder = Welder::new(triangles.len() as u64, Limits::MAX_SUPPORTED_TRIANGLES, 1.0);
+        let limit = Limits::MAX_SUPPORTED_TRIANGLES;
+        let mut welder = Welder::new(triangles.len() as u64, limit);
+        let mut checked = Checked::new(&mut welder, 1.0, limit);
         for (face, triangle) in triangles.iter().enumerate() {
-            welder.triangle(face as u64, None, *triangle)?;
+            checked.triangle(face as u64, None, *triangle)?;
         }
         Mesh::from_welder(
             welder,
@@ -302,7 +305,7 @@ fn decode_into<S: TriangleSink>(
     bytes: &[u8],
     format: Format,
     limits: &Limits,
-    sink: &mut S,
+    sink: &mut Checked<'_, S>,
 ) -> Result<(), MeshError> {
     match format {
         Format::BinaryStl => stl::parse_binary(bytes, sink),
@@ -354,20 +357,117 @@ fn expected_triangles(bytes: &[u8], format: Format) -> u64 {
     }
 }
 
+/// Decodes a model into any sink, in millimetres, checked; returns the format and the number of
+/// triangles decoded.
+pub(crate) fn decode_with<S: TriangleSink>(
+    bytes: &[u8],
+    options: &LoadOptions,
+    sink: &mut S,
+) -> Result<(Format, u64), MeshError> {
+    check_size(bytes.len() as u64, &options.limits)?;
+    let format = detect(bytes)?;
+    let (scale, _) = unit_for(format, options);
+    let mut checked = Checked::new(sink, scale, options.limits.triangle_limit());
+    decode_into(bytes, format, &options.limits, &mut checked)?;
+    Ok((format, checked.seen()))
+}
+
 /// Parses a model into a welded mesh in millimetres.
 pub fn parse(bytes: &[u8], options: &LoadOptions) -> Result<Mesh, MeshError> {
     check_size(bytes.len() as u64, &options.limits)?;
     let format = detect(bytes)?;
-    let (scale, unit_note) = unit_for(format, options);
     let mut welder = Welder::new(
         expected_triangles(bytes, format),
         options.limits.triangle_limit(),
-        scale,
     );
-    decode_into(bytes, format, &options.limits, &mut welder)?;
-    let triangles_in_file = welder.triangles.len() as u64 + welder.collapsed_faces;
+    let (_, triangles_in_file) = decode_with(bytes, options, &mut welder)?;
+    let (_, unit_note) = unit_for(format, options);
     Mesh::from_welder(welder, format, unit_note, triangles_in_file)
 }
+
+/// What a reader holds: a binary STL to stream record by record, or the whole input of any
+/// other format.
+pub(crate) enum ReaderInput {
+    BinaryStl { triangles: u64 },
+    Whole(Vec<u8>),
+}
+
+/// Reads the head of an input of `len` bytes and decides how to read the rest.
+pub(crate) fn open_reader<R: Read>(
+    reader: &mut R,
+    len: u64,
+    options: &LoadOptions,
+) -> Result<ReaderInput, MeshError> {
+    check_size(len, &options.limits)?;
+    let mut head = vec![0u8; len.min(stl::HEADER_BYTES as u64) as usize];
+    reader.read_exact(&mut head).map_err(read_error)?;
+    if let Some(triangles) =
+        stl::declared_count(&head).filter(|&count| stl::binary_len(count) == len)
+    {
+        if triangles > options.limits.triangle_limit() {
+            return Err(MeshError::TooManyTriangles {
+                limit: options.limits.triangle_limit(),
+            });
+        }
+        return Ok(ReaderInput::BinaryStl { triangles });
+    }
+    let mut bytes = head;
+    bytes.reserve(len.saturating_sub(bytes.len() as u64) as usize);
+    reader
+        .take(len - bytes.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if (bytes.len() as u64) < len {
+        return Err(read_error(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(ReaderInput::Whole(bytes))
+}
+
+fn read_error(err: std::io::Error) -> MeshError {
+    MeshError::Read {
+        message: err.to_string(),
+    }
+}
+
+/// Records per chunk when a binary STL is streamed: 3.2 MB, small enough to stay in cache.
+pub(crate) const CHUNK_RECORDS: u64 = 1 << 16;
+
+/// Fills `buffer` (a whole number of records) with the records from `first_face` on; a short
+/// read is the truncated file it means.
+pub(crate) fn read_records<R: Read>(
+    reader: &mut R,
+    buffer: &mut [u8],
+    first_face: u64,
+    triangles: u64,
+) -> Result<(), MeshError> {
+    reader.read_exact(buffer).map_err(|err| match err.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            stl::length_error(triangles, stl::binary_len(first_face))
+        }
+        _ => read_error(err),
+    })
+}
+
+/// Streams the records of a binary STL (after its header) in chunks of [`CHUNK_RECORDS`],
+/// calling `each(first_face, records)`.
+pub(crate) fn for_each_binary_chunk<R: Read>(
+    reader: &mut R,
+    triangles: u64,
+    mut each: impl FnMut(u64, &[u8]) -> Result<(), MeshError>,
+) -> Result<(), MeshError> {
+    let mut chunk = vec![0u8; stl::RECORD_BYTES * CHUNK_RECORDS as usize];
+    let mut face = 0u64;
+    while face < triangles {
+        let records = (triangles - face).min(CHUNK_RECORDS) as usize;
+        let buffer = &mut chunk[..records * stl::RECORD_BYTES];
+        read_records(reader, buffer, face, triangles)?;
+        each(face, buffer)?;
+        face += records as u64;
+    }
+    Ok(())
+}
+
+pub(crate) use stl::{RECORD_BYTES as STL_RECORD_BYTES, decode_record as decode_stl_record};
 
 /// Parses a model from a reader of `len` bytes. A binary STL is streamed straight into the
 /// welder, so the file is never held in memory whole; other formats are read first.
@@ -376,56 +476,25 @@ pub fn parse_reader<R: Read>(
     len: u64,
     options: &LoadOptions,
 ) -> Result<Mesh, MeshError> {
-    check_size(len, &options.limits)?;
-    let read_error = |err: std::io::Error| MeshError::Read {
-        message: err.to_string(),
+    let triangles = match open_reader(&mut reader, len, options)? {
+        ReaderInput::Whole(bytes) => return parse(&bytes, options),
+        ReaderInput::BinaryStl { triangles } => triangles,
     };
-    let mut head = vec![0u8; len.min(stl::HEADER_BYTES as u64) as usize];
-    reader.read_exact(&mut head).map_err(read_error)?;
-    let streamable = stl::declared_count(&head).is_some_and(|count| stl::binary_len(count) == len);
-    if !streamable {
-        let mut bytes = head;
-        bytes.reserve(len.saturating_sub(bytes.len() as u64) as usize);
-        reader
-            .take(len - bytes.len() as u64)
-            .read_to_end(&mut bytes)
-            .map_err(read_error)?;
-        if (bytes.len() as u64) < len {
-            return Err(read_error(std::io::ErrorKind::UnexpectedEof.into()));
-        }
-        return parse(&bytes, options);
-    }
-    let declared = stl::declared_count(&head).unwrap_or(0);
     let (scale, unit_note) = unit_for(Format::BinaryStl, options);
-    let mut welder = Welder::new(declared, options.limits.triangle_limit(), scale);
-    // 64 Ki records (3.2 MB) at a time.
-    let mut chunk = vec![0u8; stl::RECORD_BYTES << 16];
-    let mut face = 0u64;
-    while face < declared {
-        let records = (declared - face).min(1 << 16) as usize;
-        let buffer = &mut chunk[..records * stl::RECORD_BYTES];
-        reader.read_exact(buffer).map_err(|err| match err.kind() {
-            std::io::ErrorKind::UnexpectedEof => stl::length_error(declared, stl::binary_len(face)),
-            _ => read_error(err),
-        })?;
-        stl::parse_binary_records(buffer, face, &mut welder)?;
-        face += records as u64;
-    }
-    Mesh::from_welder(welder, Format::BinaryStl, unit_note, declared)
+    let limit = options.limits.triangle_limit();
+    let mut welder = Welder::new(triangles, limit);
+    let mut checked = Checked::new(&mut welder, scale, limit);
+    for_each_binary_chunk(&mut reader, triangles, |face, records| {
+        stl::parse_binary_records(records, face, &mut checked)
+    })?;
+    Mesh::from_welder(welder, Format::BinaryStl, unit_note, triangles)
 }
 
-/// Parses a model into an unwelded list of triangles in millimetres (for benchmarks and for a
-/// quick measure of size without topology).
+/// Parses a model into an unwelded list of triangles in millimetres, to time parsing and
+/// welding separately.
 pub fn decode(bytes: &[u8], options: &LoadOptions) -> Result<(Format, Soup), MeshError> {
-    check_size(bytes.len() as u64, &options.limits)?;
-    let format = detect(bytes)?;
-    let (scale, _) = unit_for(format, options);
-    let mut soup = Soup::new(
-        expected_triangles(bytes, format),
-        options.limits.triangle_limit(),
-        scale,
-    );
-    decode_into(bytes, format, &options.limits, &mut soup)?;
+    let mut soup = Soup::default();
+    let (format, _) = decode_with(bytes, options, &mut soup)?;
     Ok((format, soup))
 }
 

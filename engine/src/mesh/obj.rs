@@ -8,7 +8,7 @@
 //! ends with a backslash continues on the next line.
 
 use super::stl::{parse_f32, printable};
-use super::weld::TriangleSink;
+use super::weld::{Checked, TriangleSink};
 use super::{Format, MeshError};
 
 struct Polygon {
@@ -21,7 +21,7 @@ struct Polygon {
 pub(crate) fn parse_obj<S: TriangleSink>(
     bytes: &[u8],
     max_triangles: u64,
-    sink: &mut S,
+    sink: &mut Checked<'_, S>,
 ) -> Result<(), MeshError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut positions: Vec<[f32; 3]> = Vec::new();

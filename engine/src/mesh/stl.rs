@@ -11,7 +11,7 @@
 //! a line. Stored normals are ignored (they are often wrong, or `nan` on degenerate faces): the
 //! analysis derives orientation from the corner order.
 
-use super::weld::TriangleSink;
+use super::weld::{Checked, TriangleSink};
 use super::{Format, MeshError, Triangle};
 
 pub(crate) const HEADER_BYTES: usize = 84;
@@ -58,7 +58,7 @@ pub(crate) fn length_error(declared: u64, actual_bytes: u64) -> MeshError {
 pub(crate) fn parse_binary_records<S: TriangleSink>(
     records: &[u8],
     first_face: u64,
-    sink: &mut S,
+    sink: &mut Checked<'_, S>,
 ) -> Result<(), MeshError> {
     for (offset, record) in records.chunks_exact(RECORD_BYTES).enumerate() {
         sink.triangle(first_face + offset as u64, None, decode_record(record))?;
@@ -80,7 +80,10 @@ pub(crate) fn decode_record(record: &[u8]) -> Triangle {
 }
 
 /// Parses a binary STL whose length has been checked against its header.
-pub(crate) fn parse_binary<S: TriangleSink>(bytes: &[u8], sink: &mut S) -> Result<(), MeshError> {
+pub(crate) fn parse_binary<S: TriangleSink>(
+    bytes: &[u8],
+    sink: &mut Checked<'_, S>,
+) -> Result<(), MeshError> {
     parse_binary_records(&bytes[HEADER_BYTES..], 0, sink)
 }
 
@@ -201,7 +204,7 @@ impl<'a> AsciiParser<'a> {
         }
     }
 
-    fn run<S: TriangleSink>(&mut self, sink: &mut S) -> Result<(), MeshError> {
+    fn run<S: TriangleSink>(&mut self, sink: &mut Checked<'_, S>) -> Result<(), MeshError> {
         let mut face = 0u64;
         let mut n_solids = 0u64;
         loop {
@@ -288,7 +291,10 @@ impl<'a> AsciiParser<'a> {
 }
 
 /// Parses an ASCII STL with any number of solids.
-pub(crate) fn parse_ascii<S: TriangleSink>(bytes: &[u8], sink: &mut S) -> Result<(), MeshError> {
+pub(crate) fn parse_ascii<S: TriangleSink>(
+    bytes: &[u8],
+    sink: &mut Checked<'_, S>,
+) -> Result<(), MeshError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     AsciiParser {
         tokens: Tokens::new(bytes),

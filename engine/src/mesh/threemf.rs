@@ -16,7 +16,7 @@ use std::io::Read;
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::weld::TriangleSink;
+use super::weld::{Checked, TriangleSink};
 use super::{Format, Limits, MeshError};
 
 /// Real model XML compresses 5 to 20 times; a zip bomb compresses by thousands.
@@ -49,7 +49,7 @@ fn unit_scale(unit: &str) -> Option<f64> {
 pub(crate) fn parse_3mf<S: TriangleSink>(
     bytes: &[u8],
     limits: &Limits,
-    sink: &mut S,
+    sink: &mut Checked<'_, S>,
 ) -> Result<(), MeshError> {
     let archive_error = |message: String| MeshError::Archive { message };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
@@ -299,7 +299,7 @@ fn emit<S: TriangleSink>(
     model: &Model,
     entry: &str,
     limits: &Limits,
-    sink: &mut S,
+    sink: &mut Checked<'_, S>,
 ) -> Result<(), MeshError> {
     if model.build.is_empty() {
         return Err(MeshError::ThreeMf {
@@ -327,7 +327,7 @@ fn emit<S: TriangleSink>(
 }
 
 /// Walks build items and components, emitting every placed triangle.
-struct Emitter<'a, S> {
+struct Emitter<'a, 'b, S> {
     model: &'a Model,
     entry: &'a str,
     face: u64,
@@ -335,10 +335,10 @@ struct Emitter<'a, S> {
     /// billions of objects without emitting a triangle.
     placements: u64,
     max_placements: u64,
-    sink: &'a mut S,
+    sink: &'a mut Checked<'b, S>,
 }
 
-impl<S: TriangleSink> Emitter<'_, S> {
+impl<S: TriangleSink> Emitter<'_, '_, S> {
     /// `position` is the byte offset of the build item being placed, for error messages.
     fn object(
         &mut self,

@@ -31,15 +31,80 @@ const RECENT_SLOTS: usize = 1024;
 /// and far above such residue.
 pub const SNAP_TO_ZERO_MM: f32 = 1e-9;
 
-/// Receives the triangles a parser decodes, in file order.
+/// Receives the triangles a parser decodes, in file order, already in millimetres, finite and
+/// within the triangle limit (the parsers feed it through [`Checked`]).
 pub(crate) trait TriangleSink {
-    /// `face` is the triangle's number in the file (0-based), `line` its line for text formats.
-    fn triangle(
+    /// `face` is the triangle's number in the file (0-based).
+    fn triangle(&mut self, face: u64, corners: Triangle);
+}
+
+/// Scales a triangle to millimetres and refuses non-finite coordinates, reporting the value as
+/// written (scaling can only turn a huge value into infinity).
+#[inline]
+pub(crate) fn to_millimetres(
+    face: u64,
+    line: Option<u64>,
+    corners: Triangle,
+    scale: f32,
+) -> Result<Triangle, MeshError> {
+    let scaled = if scale == 1.0 {
+        corners
+    } else {
+        corners.map(|p| p.map(|v| v * scale))
+    };
+    if scaled.as_flattened().iter().all(|v| v.is_finite()) {
+        return Ok(scaled);
+    }
+    let value = corners
+        .as_flattened()
+        .iter()
+        .copied()
+        .find(|v| !v.is_finite())
+        .unwrap_or(f32::INFINITY);
+    Err(MeshError::NonFiniteCoordinate { face, value, line })
+}
+
+/// What every parser feeds: converts to millimetres, refuses non-finite coordinates (naming
+/// the face and line) and enforces the triangle limit, then hands the triangle to the sink.
+pub(crate) struct Checked<'a, S> {
+    sink: &'a mut S,
+    scale: f32,
+    max_triangles: u64,
+    seen: u64,
+}
+
+impl<'a, S: TriangleSink> Checked<'a, S> {
+    pub(crate) fn new(sink: &'a mut S, scale: f32, max_triangles: u64) -> Checked<'a, S> {
+        Checked {
+            sink,
+            scale,
+            max_triangles,
+            seen: 0,
+        }
+    }
+
+    /// `line` is the triangle's line in a text format.
+    pub(crate) fn triangle(
         &mut self,
         face: u64,
         line: Option<u64>,
         corners: Triangle,
-    ) -> Result<(), MeshError>;
+    ) -> Result<(), MeshError> {
+        self.seen += 1;
+        if self.seen > self.max_triangles {
+            return Err(MeshError::TooManyTriangles {
+                limit: self.max_triangles,
+            });
+        }
+        self.sink
+            .triangle(face, to_millimetres(face, line, corners, self.scale)?);
+        Ok(())
+    }
+
+    /// Triangles passed on so far.
+    pub(crate) fn seen(&self) -> u64 {
+        self.seen
+    }
 }
 
 /// Builds the indexed mesh, welding exactly coincident positions.
@@ -51,16 +116,12 @@ pub(crate) struct Welder {
     table: Vec<u32>,
     recent: Box<[Recent; RECENT_SLOTS]>,
     mask: usize,
-    max_triangles: u64,
-    scale: f32,
-    faces_seen: u64,
 }
 
 impl Welder {
-    /// `expected_triangles` sizes the buffers up front (a hint, not a limit); `scale` converts
-    /// the file's unit to millimetres.
-    pub(crate) fn new(expected_triangles: u64, max_triangles: u64, scale: f32) -> Welder {
-        // Clamp the hint: it may come from an untrusted header.
+    /// `expected_triangles` sizes the buffers up front: a hint, clamped by `max_triangles`
+    /// because it may come from an untrusted header.
+    pub(crate) fn new(expected_triangles: u64, max_triangles: u64) -> Welder {
         let expected = expected_triangles.min(max_triangles).min(1 << 26) as usize;
         // A closed mesh has about half as many vertices as triangles; the table stays at most
         // half full.
@@ -77,9 +138,6 @@ impl Welder {
                 }; RECENT_SLOTS],
             ),
             mask: slots - 1,
-            max_triangles,
-            scale,
-            faces_seen: 0,
         }
     }
 
@@ -144,39 +202,13 @@ impl Welder {
 }
 
 impl TriangleSink for Welder {
-    fn triangle(
-        &mut self,
-        face: u64,
-        line: Option<u64>,
-        corners: Triangle,
-    ) -> Result<(), MeshError> {
-        self.faces_seen += 1;
-        if self.faces_seen > self.max_triangles {
-            return Err(MeshError::TooManyTriangles {
-                limit: self.max_triangles,
-            });
-        }
-        let mut idx = [0u32; 3];
-        for (corner, position) in corners.iter().enumerate() {
-            if let Some(value) = position.iter().copied().find(|v| !v.is_finite()) {
-                return Err(MeshError::NonFiniteCoordinate { face, value, line });
-            }
-            let scaled = if self.scale == 1.0 {
-                *position
-            } else {
-                position.map(|v| v * self.scale)
-            };
-            if let Some(value) = scaled.iter().copied().find(|v| !v.is_finite()) {
-                return Err(MeshError::NonFiniteCoordinate { face, value, line });
-            }
-            idx[corner] = self.vertex(scaled);
-        }
+    fn triangle(&mut self, _face: u64, corners: Triangle) {
+        let idx = corners.map(|position| self.vertex(position));
         if idx[0] == idx[1] || idx[1] == idx[2] || idx[0] == idx[2] {
             self.collapsed_faces += 1;
         } else {
             self.triangles.push(idx);
         }
-        Ok(())
     }
 }
 
@@ -191,48 +223,14 @@ fn hash(bits: [u32; 3]) -> usize {
 }
 
 /// A plain list of triangles in millimetres, before welding. Used to time parsing and welding
-/// separately and to measure a file without building its topology.
+/// separately.
 #[derive(Debug, Clone, Default)]
 pub struct Soup {
     pub triangles: Vec<Triangle>,
-    pub(crate) scale: f32,
-    pub(crate) max_triangles: u64,
-}
-
-impl Soup {
-    pub(crate) fn new(expected_triangles: u64, max_triangles: u64, scale: f32) -> Soup {
-        let expected = expected_triangles.min(max_triangles).min(1 << 26) as usize;
-        Soup {
-            triangles: Vec::with_capacity(expected),
-            scale,
-            max_triangles,
-        }
-    }
 }
 
 impl TriangleSink for Soup {
-    fn triangle(
-        &mut self,
-        face: u64,
-        line: Option<u64>,
-        corners: Triangle,
-    ) -> Result<(), MeshError> {
-        if self.triangles.len() as u64 >= self.max_triangles {
-            return Err(MeshError::TooManyTriangles {
-                limit: self.max_triangles,
-            });
-        }
-        let scaled = if self.scale == 1.0 {
-            corners
-        } else {
-            corners.map(|p| p.map(|v| v * self.scale))
-        };
-        for position in &scaled {
-            if let Some(value) = position.iter().copied().find(|v| !v.is_finite()) {
-                return Err(MeshError::NonFiniteCoordinate { face, value, line });
-            }
-        }
-        self.triangles.push(scaled);
-        Ok(())
+    fn triangle(&mut self, _face: u64, corners: Triangle) {
+        self.triangles.push(corners);
     }
 }

@@ -47,8 +47,12 @@ fn survive(bytes: &[u8], what: &str) {
                 "non-finite figures"
             );
         }
-        if let Ok((_, soup)) = mesh::decode(bytes, &options()) {
-            let _ = pricing_engine::analysis::quick_measure(&soup);
+        let _ = mesh::decode(bytes, &options());
+        if let Ok((_, quick)) = pricing_engine::analysis::quick_measure(bytes, &options()) {
+            assert!(
+                quick.volume_mm3.is_finite() && quick.area_mm2.is_finite(),
+                "non-finite quick figures"
+            );
         }
         let _ = mesh::parse_reader(bytes, bytes.len() as u64, &options());
     }));
