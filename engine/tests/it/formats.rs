@@ -412,3 +412,36 @@ fn unknown_and_empty_inputs() {
         "unrecognised format: 5 bytes that are not a binary STL (shorter than its 84-byte header), an ASCII STL (no `solid`), an OBJ or a 3MF",
     );
 }
+
+/// A large binary STL is welded in one range per thread; the mesh must not depend on the
+/// number of threads, and must equal the one parsed from memory.
+#[test]
+fn parallel_streamed_welding_equals_sequential() {
+    let cube = fixture("cube_10mm.stl");
+    let records = &cube[84..];
+    // 10 000 cubes in a row, touching face to face: 120 000 triangles sharing vertices.
+    let n_cubes = 10_000u32;
+    let mut bytes = cube[..80].to_vec();
+    bytes.extend_from_slice(&(12 * n_cubes).to_le_bytes());
+    for k in 0..n_cubes {
+        for record in records.chunks_exact(50) {
+            let mut record = record.to_vec();
+            for corner in 0..3 {
+                let at = 12 + corner * 12;
+                let x = f32::from_le_bytes(record[at..at + 4].try_into().expect("4 bytes")) + 10.0 * k as f32;
+                record[at..at + 4].copy_from_slice(&x.to_le_bytes());
+            }
+            bytes.extend_from_slice(&record);
+        }
+    }
+    let from_memory = load(&bytes).expect("parses");
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        let streamed = pool.install(|| mesh::parse_reader(&bytes[..], bytes.len() as u64, &LoadOptions::default())).expect("streams");
+        assert_eq!(streamed.positions(), from_memory.positions(), "{threads} threads");
+        assert_eq!(streamed.triangles(), from_memory.triangles(), "{threads} threads");
+    }
+    // Each cube encloses 1000 mm3 whatever the topology where they touch.
+    let analysis = pricing_engine::analyze(&from_memory);
+    assert!((analysis.volume_mm3 - 1.0e7).abs() < 1e-9 * 1.0e7, "{}", analysis.volume_mm3);
+}
