@@ -476,6 +476,20 @@ pub fn parse_reader<R: Read>(
     } else {
         rayon::current_num_threads().clamp(1, 16) as u64
     };
+    if parts == 1 {
+        let mut welder = Welder::new(triangles, limit);
+        let mut checked = Checked::new(&mut welder, scale, limit);
+        let mut buffer = vec![0u8; stl::RECORD_BYTES * triangles.min(CHUNK_RECORDS) as usize];
+        let mut face = 0u64;
+        while face < triangles {
+            let records = (triangles - face).min(CHUNK_RECORDS);
+            let chunk = &mut buffer[..records as usize * stl::RECORD_BYTES];
+            read_records(&mut reader, chunk, face, triangles)?;
+            stl::parse_binary_records(chunk, face, &mut checked)?;
+            face += records;
+        }
+        return Mesh::from_welder(welder, Format::BinaryStl, unit_note, triangles);
+    }
     let per_part = triangles.div_ceil(parts).max(1);
     let mut welders: Vec<Welder> = (0..parts).map(|_| Welder::new(per_part, limit)).collect();
     let mut results: Vec<Result<(), MeshError>> = Vec::new();

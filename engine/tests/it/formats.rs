@@ -428,7 +428,8 @@ fn parallel_streamed_welding_equals_sequential() {
             let mut record = record.to_vec();
             for corner in 0..3 {
                 let at = 12 + corner * 12;
-                let x = f32::from_le_bytes(record[at..at + 4].try_into().expect("4 bytes")) + 10.0 * k as f32;
+                let x = f32::from_le_bytes(record[at..at + 4].try_into().expect("4 bytes"))
+                    + 10.0 * k as f32;
                 record[at..at + 4].copy_from_slice(&x.to_le_bytes());
             }
             bytes.extend_from_slice(&record);
@@ -436,12 +437,29 @@ fn parallel_streamed_welding_equals_sequential() {
     }
     let from_memory = load(&bytes).expect("parses");
     for threads in [1, 3] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
-        let streamed = pool.install(|| mesh::parse_reader(&bytes[..], bytes.len() as u64, &LoadOptions::default())).expect("streams");
-        assert_eq!(streamed.positions(), from_memory.positions(), "{threads} threads");
-        assert_eq!(streamed.triangles(), from_memory.triangles(), "{threads} threads");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        let streamed = pool
+            .install(|| mesh::parse_reader(&bytes[..], bytes.len() as u64, &LoadOptions::default()))
+            .expect("streams");
+        assert_eq!(
+            streamed.positions(),
+            from_memory.positions(),
+            "{threads} threads"
+        );
+        assert_eq!(
+            streamed.triangles(),
+            from_memory.triangles(),
+            "{threads} threads"
+        );
     }
     // Each cube encloses 1000 mm3 whatever the topology where they touch.
     let analysis = pricing_engine::analyze(&from_memory);
-    assert!((analysis.volume_mm3 - 1.0e7).abs() < 1e-9 * 1.0e7, "{}", analysis.volume_mm3);
+    assert!(
+        (analysis.volume_mm3 - 1.0e7).abs() < 1e-9 * 1.0e7,
+        "{}",
+        analysis.volume_mm3
+    );
 }
