@@ -9,7 +9,7 @@
 //! 5. otherwise, an input long enough for a binary STL header is reported as a binary STL whose
 //!    length disagrees with its count (the usual sign of a truncated upload).
 //!
-//! Every parser feeds the same [`weld`] step, which merges exactly coincident positions, drops
+//! Every parser feeds the same `weld` step, which merges exactly coincident positions, drops
 //! faces that collapse to a line or a point, refuses non-finite coordinates and enforces the
 //! triangle limit as it goes, so no input can make the engine allocate past its [`Limits`].
 
@@ -458,7 +458,7 @@ const PARALLEL_WELD_MIN_TRIANGLES: u64 = 100_000;
 ///
 /// A large binary STL is split into one contiguous range of triangles per thread; each range
 /// is welded by its own thread as the reader hands it chunks, and the welders are appended in
-/// file order ([`Welder::append`]), which numbers vertices exactly as one welder would: the
+/// file order (`Welder::append`), which numbers vertices exactly as one welder would: the
 /// mesh does not depend on the number of threads.
 pub fn parse_reader<R: Read>(
     mut reader: R,
