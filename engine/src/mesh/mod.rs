@@ -450,16 +450,8 @@ pub(crate) fn read_records<R: Read>(
 
 pub(crate) use stl::{RECORD_BYTES as STL_RECORD_BYTES, decode_record as decode_stl_record};
 
-/// Below this many triangles a binary STL is welded on one thread.
-const PARALLEL_WELD_MIN_TRIANGLES: u64 = 100_000;
-
 /// Parses a model from a reader of `len` bytes. A binary STL is streamed straight into the
 /// welder, so the file is never held in memory whole; other formats are read first.
-///
-/// A large binary STL is split into one contiguous range of triangles per thread; each range
-/// is welded by its own thread as the reader hands it chunks, and the welders are appended in
-/// file order (`Welder::append`), which numbers vertices exactly as one welder would: the
-/// mesh does not depend on the number of threads.
 pub fn parse_reader<R: Read>(
     mut reader: R,
     len: u64,
@@ -471,77 +463,16 @@ pub fn parse_reader<R: Read>(
     };
     let (scale, unit_note) = unit_for(Format::BinaryStl, options);
     let limit = options.limits.triangle_limit();
-    let parts = if triangles < PARALLEL_WELD_MIN_TRIANGLES {
-        1
-    } else {
-        rayon::current_num_threads().clamp(1, 16) as u64
-    };
-    if parts == 1 {
-        let mut welder = Welder::new(triangles, limit);
-        let mut checked = Checked::new(&mut welder, scale, limit);
-        let mut buffer = vec![0u8; stl::RECORD_BYTES * triangles.min(CHUNK_RECORDS) as usize];
-        let mut face = 0u64;
-        while face < triangles {
-            let records = (triangles - face).min(CHUNK_RECORDS);
-            let chunk = &mut buffer[..records as usize * stl::RECORD_BYTES];
-            read_records(&mut reader, chunk, face, triangles)?;
-            stl::parse_binary_records(chunk, face, &mut checked)?;
-            face += records;
-        }
-        return Mesh::from_welder(welder, Format::BinaryStl, unit_note, triangles);
-    }
-    let per_part = triangles.div_ceil(parts).max(1);
-    let mut welders: Vec<Welder> = (0..parts).map(|_| Welder::new(per_part, limit)).collect();
-    let mut results: Vec<Result<(), MeshError>> = Vec::new();
-    let read = std::thread::scope(|scope| {
-        let mut senders = Vec::new();
-        let mut handles = Vec::new();
-        for welder in welders.iter_mut() {
-            // Two chunks in flight per welder bound the memory.
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(2);
-            senders.push(sender);
-            handles.push(scope.spawn(move || -> Result<(), MeshError> {
-                let mut checked = Checked::new(welder, scale, limit);
-                for (face, records) in receiver {
-                    stl::parse_binary_records(&records, face, &mut checked)?;
-                }
-                Ok(())
-            }));
-        }
-        let mut face = 0u64;
-        let read = (|| {
-            while face < triangles {
-                let part = (face / per_part) as usize;
-                let part_end = ((part as u64 + 1) * per_part).min(triangles);
-                let records = (part_end - face).min(CHUNK_RECORDS);
-                let mut buffer = vec![0u8; records as usize * stl::RECORD_BYTES];
-                read_records(&mut reader, &mut buffer, face, triangles)?;
-                // A welder that stopped on an error has hung up; its error is reported below.
-                let _ = senders[part].send((face, buffer));
-                face += records;
-            }
-            Ok(())
-        })();
-        drop(senders);
-        results = handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or(Err(MeshError::Read {
-                    message: "a welding thread panicked".to_string(),
-                }))
-            })
-            .collect();
-        read
-    });
-    // The first error in file order: a bad face in an earlier range, else a short read.
-    for result in results {
-        result?;
-    }
-    read?;
-    let mut welders = welders.into_iter();
-    let mut welder = welders.next().unwrap_or_else(|| Welder::new(0, limit));
-    for next in welders {
-        welder.append(next);
+    let mut welder = Welder::new(triangles, limit);
+    let mut checked = Checked::new(&mut welder, scale, limit);
+    let mut buffer = vec![0u8; stl::RECORD_BYTES * triangles.min(CHUNK_RECORDS) as usize];
+    let mut face = 0u64;
+    while face < triangles {
+        let records = (triangles - face).min(CHUNK_RECORDS);
+        let chunk = &mut buffer[..records as usize * stl::RECORD_BYTES];
+        read_records(&mut reader, chunk, face, triangles)?;
+        stl::parse_binary_records(chunk, face, &mut checked)?;
+        face += records;
     }
     Mesh::from_welder(welder, Format::BinaryStl, unit_note, triangles)
 }

@@ -11,8 +11,6 @@
 //! a small direct-mapped cache of recent vertices (kept in L1) answers those without touching
 //! the table.
 
-use rayon::prelude::*;
-
 use super::{MeshError, Triangle};
 
 const EMPTY: u32 = u32::MAX;
@@ -181,63 +179,6 @@ impl Welder {
         idx
     }
 
-    /// The index of the vertex whose (snapped) position has these bits, if it exists.
-    fn find(&self, bits: [u32; 3]) -> Option<u32> {
-        let mut slot = hash(bits) & self.mask;
-        loop {
-            let idx = self.table[slot];
-            if idx == EMPTY {
-                return None;
-            }
-            if self.positions[idx as usize].map(f32::to_bits) == bits {
-                return Some(idx);
-            }
-            slot = (slot + 1) & self.mask;
-        }
-    }
-
-    /// Appends a vertex known not to be in the table.
-    fn insert_new(&mut self, position: [f32; 3]) -> u32 {
-        let mut slot = hash(position.map(f32::to_bits)) & self.mask;
-        while self.table[slot] != EMPTY {
-            slot = (slot + 1) & self.mask;
-        }
-        let idx = self.positions.len() as u32;
-        self.positions.push(position);
-        self.table[slot] = idx;
-        if self.positions.len() * 2 > self.table.len() {
-            self.grow();
-        }
-        idx
-    }
-
-    /// Appends the triangles another welder made from the triangles that follow this one's in
-    /// the file, exactly as if this welder had welded them itself: the other's vertices, in
-    /// their order of first appearance, are looked up here (in parallel, read-only), and those
-    /// not found are appended in that order.
-    pub(crate) fn append(&mut self, other: Welder) {
-        let found: Vec<u32> = other
-            .positions
-            .par_iter()
-            .with_min_len(4096)
-            .map(|p| self.find(p.map(f32::to_bits)).unwrap_or(EMPTY))
-            .collect();
-        let mut new_index = found;
-        for (idx, slot) in new_index.iter_mut().enumerate() {
-            if *slot == EMPTY {
-                *slot = self.insert_new(other.positions[idx]);
-            }
-        }
-        // Distinct vertices of `other` stay distinct here, so no face collapses.
-        let start = self.triangles.len();
-        self.triangles.extend_from_slice(&other.triangles);
-        self.triangles[start..]
-            .par_iter_mut()
-            .with_min_len(4096)
-            .for_each(|t| *t = t.map(|v| new_index[v as usize]));
-        self.collapsed_faces += other.collapsed_faces;
-    }
-
     fn grow(&mut self) {
         let slots = self.table.len() * 2;
         self.table = vec![EMPTY; slots];
@@ -292,70 +233,5 @@ pub struct Soup {
 impl TriangleSink for Soup {
     fn triangle(&mut self, _face: u64, corners: Triangle) {
         self.triangles.push(corners);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Triangles over a small grid of positions, so that corners repeat across the whole list.
-    fn grid_triangles(n: usize) -> Vec<Triangle> {
-        let mut state = 7u32;
-        let mut next = || {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 24) as f32 % 9.0
-        };
-        (0..n)
-            .map(|_| std::array::from_fn(|_| [next(), next(), -0.0]))
-            .collect()
-    }
-
-    fn weld(triangles: &[Triangle]) -> Welder {
-        let mut welder = Welder::new(triangles.len() as u64, u64::MAX);
-        for (face, triangle) in triangles.iter().enumerate() {
-            welder.triangle(face as u64, *triangle);
-        }
-        welder
-    }
-
-    #[test]
-    fn appending_welders_equals_welding_in_one() {
-        let triangles = grid_triangles(5000);
-        let whole = weld(&triangles);
-        for parts in [2, 3, 7] {
-            let per_part = triangles.len().div_ceil(parts);
-            let mut welders = triangles.chunks(per_part).map(weld);
-            let mut merged = welders.next().expect("a part");
-            for next in welders {
-                merged.append(next);
-            }
-            assert_eq!(
-                merged
-                    .positions
-                    .iter()
-                    .map(|p| p.map(f32::to_bits))
-                    .collect::<Vec<_>>(),
-                whole
-                    .positions
-                    .iter()
-                    .map(|p| p.map(f32::to_bits))
-                    .collect::<Vec<_>>(),
-                "{parts} parts"
-            );
-            assert_eq!(merged.triangles, whole.triangles, "{parts} parts");
-            assert_eq!(
-                merged.collapsed_faces, whole.collapsed_faces,
-                "{parts} parts"
-            );
-        }
-        assert!(
-            whole.collapsed_faces > 0,
-            "the grid makes some faces collapse"
-        );
-        assert!(
-            whole.positions.iter().all(|p| p[2].to_bits() == 0),
-            "-0.0 welds as 0.0"
-        );
     }
 }
