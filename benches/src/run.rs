@@ -208,7 +208,7 @@ pub fn run(
                 "triangles",
                 "read ms",
                 "parse",
-                "measure",
+                "quick",
                 "weld",
                 "analyse",
                 "engine ms",
