@@ -22,4 +22,9 @@ if [ "${CI:-}" = "true" ] && [ ! -d ../shared/models ]; then
   echo "CI=true but ../shared/models is missing: the corpus tests cannot run" >&2
   exit 1
 fi
-cargo test --workspace
+log=$(mktemp)
+cargo test --workspace 2>&1 | tee "$log"
+# cargo prints one summary per test binary, the last often a doc-test run with no tests: end
+# with the total, so that the closing line says what ran.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "\ntests: %d passed, %d failed\n", p, f; exit (p == 0 || f > 0) }' "$log"
