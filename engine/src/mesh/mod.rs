@@ -366,10 +366,21 @@ pub(crate) fn decode_with<S: TriangleSink>(
 ) -> Result<(Format, u64), MeshError> {
     check_size(bytes.len() as u64, &options.limits)?;
     let format = detect(bytes)?;
+    let triangles = decode_format_with(bytes, format, options, sink)?;
+    Ok((format, triangles))
+}
+
+/// Decodes a model of a known format into a sink; returns the number of triangles decoded.
+fn decode_format_with<S: TriangleSink>(
+    bytes: &[u8],
+    format: Format,
+    options: &LoadOptions,
+    sink: &mut S,
+) -> Result<u64, MeshError> {
     let (scale, _) = unit_for(format, options);
     let mut checked = Checked::new(sink, scale, options.limits.triangle_limit());
     decode_into(bytes, format, &options.limits, &mut checked)?;
-    Ok((format, checked.seen()))
+    Ok(checked.seen())
 }
 
 /// Parses a model into a welded mesh in millimetres.
@@ -380,7 +391,7 @@ pub fn parse(bytes: &[u8], options: &LoadOptions) -> Result<Mesh, MeshError> {
         expected_triangles(bytes, format),
         options.limits.triangle_limit(),
     );
-    let (_, triangles_in_file) = decode_with(bytes, options, &mut welder)?;
+    let triangles_in_file = decode_format_with(bytes, format, options, &mut welder)?;
     let (_, unit_note) = unit_for(format, options);
     Mesh::from_welder(welder, format, unit_note, triangles_in_file)
 }

@@ -55,6 +55,27 @@ fn tobj_triangles(bytes: &[u8]) -> Option<Vec<Triangle>> {
     Some(out)
 }
 
+/// `(path, bytes)` of the shared models with this extension and at most `max_bytes`.
+fn shared_files(extension: &str, max_bytes: u64) -> Vec<(String, Vec<u8>)> {
+    let Some(dir) = shared_models() else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("models").flatten() {
+        let path = entry.path();
+        let wanted = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case(extension));
+        if wanted && entry.metadata().is_ok_and(|m| m.len() <= max_bytes) {
+            files.push((
+                path.display().to_string(),
+                std::fs::read(&path).expect("model"),
+            ));
+        }
+    }
+    files
+}
+
 fn same(a: &[Triangle], b: &[Triangle]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
@@ -76,21 +97,8 @@ fn stl_matches_stl_io() {
     .iter()
     .map(|name| (name.to_string(), fixture(name)))
     .collect();
-    if let Some(dir) = shared_models() {
-        for entry in std::fs::read_dir(dir).expect("models").flatten() {
-            let path = entry.path();
-            if path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("stl"))
-                && entry.metadata().is_ok_and(|m| m.len() < 5 << 20)
-            {
-                files.push((
-                    path.display().to_string(),
-                    std::fs::read(&path).expect("model"),
-                ));
-            }
-        }
-    }
+    // Larger files add time, not cases: stl_io welds through a SipHash map.
+    files.extend(shared_files("stl", 5 << 20));
     let mut compared = 0;
     for (name, bytes) in &files {
         // stl_io refuses ASCII files with several solids or a bare `solid`; those are covered
@@ -120,20 +128,7 @@ fn obj_matches_tobj() {
         "quads_negative_indices.obj".to_string(),
         fixture("quads_negative_indices.obj"),
     )];
-    if let Some(dir) = shared_models() {
-        for entry in std::fs::read_dir(dir).expect("models").flatten() {
-            let path = entry.path();
-            if path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("obj"))
-            {
-                files.push((
-                    path.display().to_string(),
-                    std::fs::read(&path).expect("model"),
-                ));
-            }
-        }
-    }
+    files.extend(shared_files("obj", u64::MAX));
     let mut compared = 0;
     for (name, bytes) in &files {
         let Some(reference) = tobj_triangles(bytes) else {
