@@ -7,9 +7,9 @@
 //! how trimesh's `split` counts bodies: faces that only touch at a vertex or along a
 //! non-manifold edge are separate shells.
 //!
-//! Half-edges are bucketed by the smaller of their two vertices (a counting sort, 8 bytes per
-//! half-edge), so every edge's half-edges meet in one bucket and buckets are processed in
-//! parallel without looking anywhere else. Faces are joined with a lock-free union-find
+//! Half-edges are bucketed by the smaller of their two vertices (a parallel counting sort, 8
+//! bytes per half-edge), so every edge's half-edges meet in one bucket and buckets are
+//! processed in parallel without looking anywhere else. Faces are joined with a lock-free union-find
 //! that always links the larger root under the smaller one, so each shell's root is its first
 //! face whatever the thread schedule, and the result is deterministic.
 
@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-/// Marks a half-edge that runs from the smaller vertex to the larger. Vertex indices stay
-/// below 2^31 because the triangle limit keeps them there.
-const LOW_TO_HIGH: u32 = 1 << 31;
+/// Marks a half-edge that runs from the smaller vertex to the larger. The larger vertex sits
+/// above it (`<< 33`), which fits because the triangle limit keeps vertex indices below 2^31.
+const LOW_TO_HIGH: u64 = 1 << 32;
 
 /// A face touches a boundary or non-manifold edge.
 pub(crate) const FLAG_OPEN: u8 = 1;
@@ -39,30 +39,52 @@ pub(crate) struct Topology {
 }
 
 pub(crate) fn topology(n_vertices: usize, triangles: &[[u32; 3]]) -> Topology {
-    // Each half-edge `a -> b` is filed under the smaller of its two vertices, as
-    // `[larger | LOW_TO_HIGH if a < b, face]`, so that all the half-edges of an edge share one
-    // bucket and each bucket is read by one task, with no lookups elsewhere.
-    let mut offsets = vec![0u32; n_vertices + 1];
-    for triangle in triangles {
-        for k in 0..3 {
+    // Each half-edge `a -> b` is filed under the smaller of its two vertices, as one `u64`:
+    // `larger << 33 | (a < b) << 32 | face`, so that all the half-edges of an edge share one
+    // bucket and each bucket is read by one task, with no lookups elsewhere. Buckets are filled
+    // in parallel through atomic cursors, so the order within a bucket varies from run to run;
+    // sorting each bucket by the whole value makes the processing order deterministic.
+    let half_edges = |triangle: [u32; 3]| {
+        std::array::from_fn::<(u32, u64), 3, _>(|k| {
             let (a, b) = (triangle[k], triangle[(k + 1) % 3]);
-            offsets[a.min(b) as usize + 1] += 1;
-        }
-    }
+            (
+                a.min(b),
+                (u64::from(a.max(b)) << 33) | (u64::from(a < b) << 32),
+            )
+        })
+    };
+    let counts: Vec<AtomicU32> = (0..=n_vertices).map(|_| AtomicU32::new(0)).collect();
+    triangles
+        .par_iter()
+        .with_min_len(4096)
+        .for_each(|triangle| {
+            for (low, _) in half_edges(*triangle) {
+                counts[low as usize + 1].fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    let mut offsets: Vec<u32> = counts.into_iter().map(AtomicU32::into_inner).collect();
     for v in 0..n_vertices {
         offsets[v + 1] += offsets[v];
     }
-    let mut fill = offsets.clone();
-    let mut entries = vec![[0u32; 2]; triangles.len() * 3];
-    for (face, triangle) in triangles.iter().enumerate() {
-        for k in 0..3 {
-            let (a, b) = (triangle[k], triangle[(k + 1) % 3]);
-            let slot = &mut fill[a.min(b) as usize];
-            entries[*slot as usize] = [a.max(b) | if a < b { LOW_TO_HIGH } else { 0 }, face as u32];
-            *slot += 1;
-        }
-    }
-    drop(fill);
+    let cursors: Vec<AtomicU32> = offsets[..n_vertices]
+        .iter()
+        .map(|&o| AtomicU32::new(o))
+        .collect();
+    let filled: Vec<AtomicU64> = (0..triangles.len() * 3)
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    triangles
+        .par_iter()
+        .enumerate()
+        .with_min_len(4096)
+        .for_each(|(face, triangle)| {
+            for (low, key) in half_edges(*triangle) {
+                let slot = cursors[low as usize].fetch_add(1, Ordering::Relaxed);
+                filled[slot as usize].store(key | face as u64, Ordering::Relaxed);
+            }
+        });
+    drop(cursors);
+    let entries: Vec<u64> = filled.into_iter().map(AtomicU64::into_inner).collect();
 
     let parent: Vec<AtomicU32> = (0..triangles.len() as u32).map(AtomicU32::new).collect();
     let face_flags: Vec<AtomicU8> = (0..triangles.len()).map(|_| AtomicU8::new(0)).collect();
@@ -75,31 +97,32 @@ pub(crate) fn topology(n_vertices: usize, triangles: &[[u32; 3]]) -> Topology {
     (0..n_vertices)
         .into_par_iter()
         .with_min_len(1024)
-        .for_each_init(Vec::new, |bucket: &mut Vec<[u32; 2]>, low| {
+        .for_each_init(Vec::new, |bucket: &mut Vec<u64>, low| {
             bucket.clear();
             bucket.extend_from_slice(&entries[offsets[low] as usize..offsets[low + 1] as usize]);
-            bucket.sort_unstable_by_key(|[key, _]| key & !LOW_TO_HIGH);
+            bucket.sort_unstable();
+            let face = |entry: u64| entry as u32;
             let mut local = [0u64; 4];
-            for edge in bucket.chunk_by(|[a, _], [b, _]| (a ^ b) & !LOW_TO_HIGH == 0) {
+            for edge in bucket.chunk_by(|a, b| a >> 33 == b >> 33) {
                 local[0] += 1;
-                match edge {
-                    [[_, face]] => {
+                match *edge {
+                    [only] => {
                         local[1] += 1;
-                        flag(*face, FLAG_OPEN);
+                        flag(face(only), FLAG_OPEN);
                     }
-                    [[first, face], [second, other]] => {
+                    [first, second] => {
                         // Consistently wound faces walk their shared edge in opposite directions.
                         if (first ^ second) & LOW_TO_HIGH == 0 {
                             local[3] += 1;
-                            flag(*face, FLAG_MISWOUND);
-                            flag(*other, FLAG_MISWOUND);
+                            flag(face(first), FLAG_MISWOUND);
+                            flag(face(second), FLAG_MISWOUND);
                         }
-                        union(&parent, *face, *other);
+                        union(&parent, face(first), face(second));
                     }
                     _ => {
                         local[2] += 1;
-                        for [_, face] in edge {
-                            flag(*face, FLAG_OPEN);
+                        for &entry in edge {
+                            flag(face(entry), FLAG_OPEN);
                         }
                     }
                 }
