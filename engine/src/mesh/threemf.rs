@@ -2,6 +2,10 @@
 //! (a `mesh` of vertices and triangles, or `components` that place other objects) and a `build`
 //! whose `item`s place objects on the plate.
 //!
+//! Components may place objects of other model parts (`p:path`, the production extension that
+//! Bambu Studio and others write): each such part is loaded once, and every part is read in
+//! the root part's unit.
+//!
 //! Transforms are the 3MF 3x4 matrices (`m00 m01 m02 m10 m11 m12 m20 m21 m22 m30 m31 m32`,
 //! row-vector convention: `x' = x m00 + y m10 + z m20 + m30`), composed in f64 and applied before
 //! the model's `unit` is converted to millimetres. A mirroring transform (negative determinant)
@@ -30,7 +34,18 @@ const IDENTITY: Transform = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0
 struct Object {
     positions: Vec<[f32; 3]>,
     triangles: Vec<[u32; 3]>,
-    components: Vec<(u32, Transform)>,
+    components: Vec<Placement>,
+}
+
+/// An object placed by a component or a build item: in another model part when `part` is set
+/// (the production extension's `p:path`), else in the same part.
+#[derive(Debug, Clone)]
+struct Placement {
+    part: Option<String>,
+    object: u32,
+    transform: Transform,
+    /// The byte offset of the element in its part, for error messages.
+    position: u64,
 }
 
 /// The scale from a 3MF `unit` to millimetres.
@@ -64,8 +79,59 @@ pub(crate) fn parse_3mf<S: TriangleSink>(
             "the model part `{model_path}` named by _rels/.rels is not in the archive"
         ))
     })?;
-    let model = parse_model_xml(&xml, &model_path)?;
-    emit(&model, &model_path, limits, sink)
+    let mut inflated = xml.len() as u64;
+    let root = parse_model_xml(&xml, &model_path)?;
+    // Load every other model part that a placement names, once each.
+    let mut parts: HashMap<String, Model> = HashMap::new();
+    let mut pending: Vec<String> = root.named_parts();
+    while let Some(path) = pending.pop() {
+        if path == model_path || parts.contains_key(&path) {
+            continue;
+        }
+        let xml = read_entry(&mut archive, &path, limits)?.ok_or_else(|| MeshError::ThreeMf {
+            entry: model_path.clone(),
+            message: format!(
+                "a component names the model part `{path}`, which is not in the archive"
+            ),
+        })?;
+        inflated += xml.len() as u64;
+        if inflated > limits.max_input_bytes {
+            return Err(archive_error(format!(
+                "its model parts inflate past the limit of {} bytes",
+                limits.max_input_bytes
+            )));
+        }
+        let part = parse_model_xml(&xml, &path)?;
+        pending.extend(part.named_parts());
+        parts.insert(path, part);
+    }
+    emit(
+        &Parts {
+            root_path: model_path,
+            root,
+            others: parts,
+        },
+        limits,
+        sink,
+    )
+}
+
+/// The root model part and the others its components name.
+struct Parts {
+    root_path: String,
+    root: Model,
+    others: HashMap<String, Model>,
+}
+
+impl Parts {
+    /// The model part at `path` (`None`: the root) and its entry name.
+    fn get<'a>(&'a self, path: Option<&'a str>) -> Option<(&'a Model, &'a str)> {
+        match path {
+            None => Some((&self.root, &self.root_path)),
+            Some(path) if path == self.root_path => Some((&self.root, &self.root_path)),
+            Some(path) => self.others.get(path).map(|model| (model, path)),
+        }
+    }
 }
 
 /// Reads one archive entry, refusing oversized and over-compressed ones. `Ok(None)` when absent.
@@ -143,7 +209,23 @@ fn attribute(element: &BytesStart<'_>, name: &str) -> Option<String> {
 struct Model {
     scale: f64,
     objects: HashMap<u32, Object>,
-    build: Vec<(u32, Transform, u64)>,
+    build: Vec<Placement>,
+}
+
+impl Model {
+    /// The other model parts this part's placements name.
+    fn named_parts(&self) -> Vec<String> {
+        let components = self.objects.values().flat_map(|object| &object.components);
+        components
+            .chain(&self.build)
+            .filter_map(|placement| placement.part.clone())
+            .collect()
+    }
+}
+
+/// A `p:path` as an archive entry name: without its leading slash.
+fn part_name(path: String) -> String {
+    path.trim_start_matches('/').to_string()
 }
 
 fn parse_model_xml(xml: &[u8], entry: &str) -> Result<Model, MeshError> {
@@ -264,24 +346,25 @@ fn parse_model_xml(xml: &[u8], entry: &str) -> Result<Model, MeshError> {
                 object.triangles.push(triangle);
             }
             "component" => {
-                if attribute(&element, "path").is_some() {
-                    return Err(MeshError::Unsupported {
-                        what: "3MF production extension: components in other model parts (p:path)"
-                            .to_string(),
-                    });
-                }
+                let placement = Placement {
+                    part: attribute(&element, "path").map(part_name),
+                    object: attr_u32("objectid")?,
+                    transform: transform()?,
+                    position,
+                };
                 let object = &mut current
                     .as_mut()
                     .ok_or_else(|| error("<component> outside an <object>".to_string()))?
                     .1;
-                object
-                    .components
-                    .push((attr_u32("objectid")?, transform()?));
+                object.components.push(placement);
             }
             "item" => {
-                model
-                    .build
-                    .push((attr_u32("objectid")?, transform()?, position));
+                model.build.push(Placement {
+                    part: attribute(&element, "path").map(part_name),
+                    object: attr_u32("objectid")?,
+                    transform: transform()?,
+                    position,
+                });
             }
             _ => {}
         }
@@ -296,27 +379,25 @@ fn parse_model_xml(xml: &[u8], entry: &str) -> Result<Model, MeshError> {
 }
 
 fn emit<S: TriangleSink>(
-    model: &Model,
-    entry: &str,
+    parts: &Parts,
     limits: &Limits,
     sink: &mut Checked<'_, S>,
 ) -> Result<(), MeshError> {
-    if model.build.is_empty() {
+    if parts.root.build.is_empty() {
         return Err(MeshError::ThreeMf {
-            entry: entry.to_string(),
+            entry: parts.root_path.clone(),
             message: "the <build> has no <item>".to_string(),
         });
     }
     let mut emitter = Emitter {
-        model,
-        entry,
+        parts,
         face: 0,
         placements: 0,
         max_placements: limits.triangle_limit(),
         sink,
     };
-    for &(object_id, transform, position) in &model.build {
-        emitter.object(object_id, &transform, 0, position)?;
+    for item in &parts.root.build {
+        emitter.place(None, item, &IDENTITY, 0)?;
     }
     if emitter.face == 0 {
         return Err(MeshError::NoTriangles {
@@ -328,8 +409,7 @@ fn emit<S: TriangleSink>(
 
 /// Walks build items and components, emitting every placed triangle.
 struct Emitter<'a, 'b, S> {
-    model: &'a Model,
-    entry: &'a str,
+    parts: &'a Parts,
     face: u64,
     /// Objects placed so far: components of empty objects nested deep could otherwise place
     /// billions of objects without emitting a triangle.
@@ -339,18 +419,22 @@ struct Emitter<'a, 'b, S> {
 }
 
 impl<S: TriangleSink> Emitter<'_, '_, S> {
-    /// `position` is the byte offset of the build item being placed, for error messages.
-    fn object(
+    /// Emits `placement`, made in the part `from` (`None`: the root), under `parent` (the
+    /// transform of the placements above it). Every part shares the root's unit.
+    fn place(
         &mut self,
-        object_id: u32,
-        transform: &Transform,
+        from: Option<&str>,
+        placement: &Placement,
+        parent: &Transform,
         depth: usize,
-        position: u64,
     ) -> Result<(), MeshError> {
+        let parts = self.parts;
+        let (_, from_entry) = parts.get(from).unwrap_or((&parts.root, &parts.root_path));
         let error = |message: String| MeshError::ThreeMf {
-            entry: self.entry.to_string(),
-            message: format!("byte {position}: {message}"),
+            entry: from_entry.to_string(),
+            message: format!("byte {}: {message}", placement.position),
         };
+        let object_id = placement.object;
         if depth > MAX_COMPONENT_DEPTH {
             return Err(error(format!(
                 "components nest deeper than {MAX_COMPONENT_DEPTH} levels (a cycle through object {object_id}?)"
@@ -363,24 +447,29 @@ impl<S: TriangleSink> Emitter<'_, '_, S> {
                 self.max_placements
             )));
         }
-        let model = self.model;
-        let object = model
-            .objects
-            .get(&object_id)
-            .ok_or_else(|| error(format!("object {object_id} is not defined")))?;
-        let mirrored = determinant(transform) < 0.0;
+        let part = placement.part.as_deref().or(from);
+        let (model, _) = parts
+            .get(part)
+            .ok_or_else(|| error(format!("model part `{}` is not loaded", part.unwrap_or(""))))?;
+        let object = model.objects.get(&object_id).ok_or_else(|| match part {
+            Some(path) if Some(path) != from => {
+                error(format!("object {object_id} is not defined in `{path}`"))
+            }
+            _ => error(format!("object {object_id} is not defined")),
+        })?;
+        let transform = compose(&placement.transform, parent);
+        let mirrored = determinant(&transform) < 0.0;
         for triangle in &object.triangles {
-            let mut corners =
-                triangle.map(|idx| apply(transform, object.positions[idx as usize], model.scale));
+            let mut corners = triangle
+                .map(|idx| apply(&transform, object.positions[idx as usize], parts.root.scale));
             if mirrored {
                 corners.swap(1, 2);
             }
             self.sink.triangle(self.face, None, corners)?;
             self.face += 1;
         }
-        for (child, child_transform) in &object.components {
-            let combined = compose(child_transform, transform);
-            self.object(*child, &combined, depth + 1, position)?;
+        for component in &object.components {
+            self.place(part, component, &transform, depth + 1)?;
         }
         Ok(())
     }

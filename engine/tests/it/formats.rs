@@ -463,3 +463,48 @@ fn streamed_welding_equals_in_memory_and_threads_do_not_matter() {
         analysis.volume_mm3
     );
 }
+
+/// The production extension (Bambu Studio and others): the root part's components place
+/// objects of other model parts through `p:path`.
+#[test]
+fn threemf_components_in_other_parts() {
+    const PRODUCTION: &str =
+        r#"xmlns:p="http://schemas.microsoft.com/3dmanufacturing/production/2015/06""#;
+    let root = format!(
+        r#"<?xml version="1.0"?><model unit="centimeter" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02" {PRODUCTION}><resources><object id="7"><components><component p:path="/3D/Objects/object_1.model" objectid="1" transform="1 0 0 0 1 0 0 0 1 0 0 0"/><component p:path="/3D/Objects/object_1.model" objectid="1" transform="-1 0 0 0 1 0 0 0 1 -5 0 0"/></components></object></resources><build><item objectid="7"/></build></model>"#
+    );
+    let part = format!("{MODEL_HEAD}{TETRA}</resources><build/></model>");
+    let archive = zip_of(&[
+        (
+            "3D/3dmodel.model",
+            root.as_bytes(),
+            zip::CompressionMethod::Deflated,
+        ),
+        (
+            "3D/Objects/object_1.model",
+            part.as_bytes(),
+            zip::CompressionMethod::Deflated,
+        ),
+    ]);
+    let analysis = load_and_analyze(&archive).expect("3mf with parts");
+    // Two tetrahedra of 1000/6 cm3 each, read in the root part's centimetres.
+    let expected = 2.0 * 1000.0 / 6.0 * 1000.0;
+    assert!(
+        (analysis.volume_mm3 - expected).abs() < 1e-9 * expected,
+        "{}",
+        analysis.volume_mm3
+    );
+    assert_eq!(analysis.shells.len(), 2);
+    assert!(analysis.watertight && analysis.winding_consistent);
+
+    let missing = zip_of(&[(
+        "3D/3dmodel.model",
+        root.as_bytes(),
+        zip::CompressionMethod::Deflated,
+    )]);
+    let err = load(&missing).expect_err("the part is missing");
+    assert_eq!(
+        err.to_string(),
+        "3MF entry 3D/3dmodel.model: a component names the model part `3D/Objects/object_1.model`, which is not in the archive"
+    );
+}
