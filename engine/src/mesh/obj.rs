@@ -212,8 +212,49 @@ impl<'a> Iterator for Lines<'a> {
 
 /// True when the first statement of the text is an OBJ statement.
 pub(crate) fn looks_like_obj(bytes: &[u8]) -> bool {
+    // Every statement of the OBJ specification, so that a file beginning with a rare one is
+    // still recognised.
     const KEYWORDS: &[&[u8]] = &[
-        b"v", b"vt", b"vn", b"vp", b"f", b"o", b"g", b"s", b"mtllib", b"usemtl", b"l", b"p", b"fo",
+        b"v",
+        b"vt",
+        b"vn",
+        b"vp",
+        b"f",
+        b"fo",
+        b"o",
+        b"g",
+        b"s",
+        b"mg",
+        b"l",
+        b"p",
+        b"mtllib",
+        b"usemtl",
+        b"usemap",
+        b"maplib",
+        b"lod",
+        b"bevel",
+        b"c_interp",
+        b"d_interp",
+        b"shadow_obj",
+        b"trace_obj",
+        b"cstype",
+        b"deg",
+        b"bmat",
+        b"step",
+        b"curv",
+        b"curv2",
+        b"surf",
+        b"parm",
+        b"trim",
+        b"hole",
+        b"scrv",
+        b"sp",
+        b"end",
+        b"con",
+        b"ctech",
+        b"stech",
+        b"call",
+        b"csh",
     ];
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut saw_comment = false;

@@ -114,7 +114,8 @@ impl<'a> Tokens<'a> {
                 b'\n' => self.scan_line += 1,
                 // A bare CR ends a line; the CR of a CRLF pair does not count twice.
                 b'\r' if self.bytes.get(self.at + 1) != Some(&b'\n') => self.scan_line += 1,
-                b'\r' | b' ' | b'\t' | 0x0B | 0x0C => {}
+                // NUL counts as space: some exporters pad the file after `endsolid`.
+                b'\r' | b' ' | b'\t' | 0x0B | 0x0C | 0 => {}
                 _ => return,
             }
             self.at += 1;
@@ -125,7 +126,7 @@ impl<'a> Tokens<'a> {
         self.skip_space();
         let start = self.at;
         while let Some(&byte) = self.bytes.get(self.at) {
-            if byte.is_ascii_whitespace() || byte == 0x0B {
+            if byte.is_ascii_whitespace() || byte == 0x0B || byte == 0 {
                 break;
             }
             self.at += 1;
@@ -243,8 +244,12 @@ impl<'a> AsciiParser<'a> {
                 }
                 let line = self.tokens.line;
                 self.expect("normal", "after `facet`")?;
+                // The normal is ignored, so any three tokens will do: exporters write `nan`,
+                // `-nan` or Windows' `1.#QNAN0` on degenerate faces.
                 for _ in 0..3 {
-                    self.number("the facet normal")?;
+                    if self.tokens.next_token().is_none() {
+                        return Err(self.error("the file ends inside a facet normal".to_string()));
+                    }
                 }
                 self.expect("outer", "to open the facet's loop")?;
                 self.expect("loop", "after `outer`")?;

@@ -30,6 +30,11 @@ fn ascii_stl_variants_parse() {
         (format!("\u{feff}solid bom\n{FACET}endsolid bom\n"), 1),
         // A missing trailing newline and a file that ends right after `endsolid`.
         (format!("solid a\n{FACET}endsolid"), 1),
+        // Windows' NaN in a normal (ignored), and NUL padding after `endsolid`.
+        (
+            format!("solid w\n{}endsolid w\n\0\0\0\0", FACET.replace("normal 0 0 1", "normal 1.#QNAN0 -1.#IND00 0")),
+            1,
+        ),
     ];
     for (text, triangles) in cases {
         let mesh = load(text.as_bytes()).unwrap_or_else(|err| panic!("{err}\n{text}"));
@@ -166,6 +171,9 @@ fn obj_variants_and_errors() {
         "no_triangles",
         "the OBJ file contains no triangles",
     );
+    // A file that begins with a rarer statement is still an OBJ.
+    let mesh = load(b"maplib a.map\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n").expect("maplib first");
+    assert_eq!(mesh.format(), Format::Obj);
 }
 
 #[test]
