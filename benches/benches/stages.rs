@@ -1,5 +1,6 @@
-//! Criterion benches for each stage of the engine, on a generated 200k-triangle UV sphere (as
-//! binary and ASCII STL) and on the OBJ and 3MF fixtures.
+//! Criterion benches for each stage of the engine (parse, quick measure, weld, analyse, slice),
+//! on a generated 200k-triangle UV sphere (as binary and ASCII STL) and on the OBJ and 3MF
+//! fixtures.
 //!
 //! `cargo bench -p pricing-bench --bench stages`
 
@@ -40,6 +41,11 @@ fn stages(c: &mut Criterion) {
     });
     group.bench_function("weld", |b| b.iter(|| soup.weld(format).expect("welds")));
     group.bench_function("analyse", |b| b.iter(|| analyze(&welded)));
+    // A 100 mm tall sphere in 0.2 mm layers: 500 cuts.
+    let plan = pricing_engine::slicing::LayerPlan::new(0.2, 0.2).expect("valid heights");
+    group.bench_function("slice_0.2mm", |b| {
+        b.iter(|| pricing_engine::slicing::slice(&welded, &plan))
+    });
     group.bench_function("parse_streamed_and_analyse", |b| {
         b.iter(|| {
             analyze(

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! bytes ──mesh::parse──▶ Mesh ──analysis::analyze──▶ Analysis
+//!                          └──slicing::slice──▶ Slices (per-layer area and contour)
 //! ```
 //!
 //! [`mesh::parse`] detects the format from the content (binary or ASCII STL, OBJ, 3MF), decodes
@@ -12,13 +13,15 @@
 //! [`analysis::analyze`] measures the mesh: volume, area, bounding box, centroid, shells,
 //! watertightness, winding, boundary and non-manifold edges, and warnings. Per-face work runs on
 //! rayon's global pool; sums are taken over fixed chunks so results do not depend on the number
-//! of threads.
+//! of threads. [`slicing::slice`] cuts the mesh into layers for the print-time estimate (issue
+//! #3, in progress).
 //!
 //! The engine does no I/O beyond reading from a caller's `Read`, and knows nothing about gRPC,
 //! queues or the command line.
 
 pub mod analysis;
 pub mod mesh;
+pub mod slicing;
 
 pub use analysis::{Analysis, analyze};
 pub use mesh::{LoadOptions, Mesh, MeshError, parse};

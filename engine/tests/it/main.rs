@@ -9,6 +9,7 @@ mod oracles;
 mod properties;
 mod reference;
 mod robustness;
+mod slicing;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,248 @@
+//! Slicing: where each layer's plane cuts the part, as cross-section area and contour length
+//! per layer. This is the input the FDM time model works from (issue #3).
+//!
+//! Layers are stacked from the lowest point of the part (the build plate), the first of
+//! `first_layer_height_mm`, the others of `layer_height_mm`, and each is cut at its
+//! mid-height, as PrusaSlicer does.
+//!
+//! No contour is chained into loops: a plane crosses a triangle in one segment, directed by the
+//! triangle's winding so that outer contours run counter-clockwise seen from above. The
+//! shoelace sum over a layer's segments is then twice the signed area of the cross-section
+//! (holes subtract themselves) and the sum of their lengths is the contour length. Triangles
+//! are processed in parallel in fixed chunks whose sums are added in order, so results do not
+//! depend on the number of threads.
+
+use rayon::prelude::*;
+
+use crate::mesh::Mesh;
+
+/// How layers are stacked: positive, finite heights (the constructor checks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerPlan {
+    first_layer_height_mm: f64,
+    layer_height_mm: f64,
+}
+
+/// One layer of the part.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layer {
+    /// Height of the layer's top above the plate.
+    pub top_mm: f64,
+    pub height_mm: f64,
+    /// Signed cross-section area at mid-height: negative where the part is inside out.
+    pub area_mm2: f64,
+    /// Length of all contours (outer and holes) at mid-height.
+    pub contour_mm: f64,
+}
+
+/// The layers of a part, bottom first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slices {
+    pub layers: Vec<Layer>,
+}
+
+impl Slices {
+    /// Σ area × height: the volume the layers print (the midpoint rule over the part's height).
+    pub fn layered_volume_mm3(&self) -> f64 {
+        self.layers
+            .iter()
+            .map(|layer| layer.area_mm2 * layer.height_mm)
+            .sum()
+    }
+}
+
+const CHUNK: usize = 4096;
+
+impl LayerPlan {
+    /// A plan with these heights, or why they cannot be.
+    pub fn new(first_layer_height_mm: f64, layer_height_mm: f64) -> Result<LayerPlan, String> {
+        for (name, value) in [
+            ("first layer height", first_layer_height_mm),
+            ("layer height", layer_height_mm),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(format!(
+                    "the {name} must be a positive number of millimetres, not {value}"
+                ));
+            }
+        }
+        Ok(LayerPlan {
+            first_layer_height_mm,
+            layer_height_mm,
+        })
+    }
+
+    pub fn first_layer_height_mm(&self) -> f64 {
+        self.first_layer_height_mm
+    }
+
+    pub fn layer_height_mm(&self) -> f64 {
+        self.layer_height_mm
+    }
+
+    /// The bottom of layer `index` above the plate.
+    fn bottom(&self, index: usize) -> f64 {
+        if index == 0 {
+            0.0
+        } else {
+            self.first_layer_height_mm + (index - 1) as f64 * self.layer_height_mm
+        }
+    }
+
+    fn height(&self, index: usize) -> f64 {
+        if index == 0 {
+            self.first_layer_height_mm
+        } else {
+            self.layer_height_mm
+        }
+    }
+
+    /// The height of the cutting plane of layer `index`.
+    fn cut(&self, index: usize) -> f64 {
+        self.bottom(index) + self.height(index) / 2.0
+    }
+
+    /// The number of layers a part of `height_mm` needs: the last one reaches its top.
+    fn n_layers(&self, height_mm: f64) -> usize {
+        if height_mm <= self.first_layer_height_mm {
+            return 1;
+        }
+        // A part's height a hair above a whole number of layers does not earn another layer.
+        let above_first = (height_mm - self.first_layer_height_mm) / self.layer_height_mm;
+        1 + (above_first - 1e-9).ceil().max(0.0) as usize
+    }
+
+    /// The first layer whose cutting plane is above `z`.
+    fn first_cut_above(&self, z: f64) -> usize {
+        if z < self.cut(0) {
+            return 0;
+        }
+        let above =
+            (z - self.first_layer_height_mm - self.layer_height_mm / 2.0) / self.layer_height_mm;
+        let mut index = 1 + above.floor().max(0.0) as usize;
+        // Correct the float rounding of the division by one step either way.
+        while index > 1 && self.cut(index - 1) > z {
+            index -= 1;
+        }
+        while self.cut(index) <= z {
+            index += 1;
+        }
+        index
+    }
+}
+
+/// Cuts every layer of the mesh.
+pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
+    let positions = mesh.positions();
+    let Some(z_min) = positions.iter().map(|p| f64::from(p[2])).reduce(f64::min) else {
+        return Slices { layers: Vec::new() };
+    };
+    let z_max = positions
+        .iter()
+        .map(|p| f64::from(p[2]))
+        .fold(z_min, f64::max);
+    let n_layers = plan.n_layers(z_max - z_min);
+    // Coordinates relative to a point of the part keep the shoelace terms small.
+    let origin = positions[0].map(f64::from);
+    let local = |v: u32| {
+        let p = positions[v as usize];
+        [
+            f64::from(p[0]) - origin[0],
+            f64::from(p[1]) - origin[1],
+            f64::from(p[2]) - z_min,
+        ]
+    };
+    let chunks: Vec<Vec<[f64; 2]>> = mesh
+        .triangles()
+        .par_chunks(CHUNK)
+        .map(|triangles| {
+            let mut sums = vec![[0.0f64; 2]; n_layers];
+            for triangle in triangles {
+                let corners = triangle.map(local);
+                let low = corners.iter().map(|p| p[2]).fold(f64::INFINITY, f64::min);
+                let high = corners
+                    .iter()
+                    .map(|p| p[2])
+                    .fold(f64::NEG_INFINITY, f64::max);
+                // A plane crosses the triangle when it lies in (low, high]: corners on the plane
+                // count as above it, here and in `cut_triangle`, so a plane through a ring of
+                // vertices is cut once, by the faces below the ring.
+                let mut layer = plan.first_cut_above(low);
+                while layer < n_layers && plan.cut(layer) <= high {
+                    if let Some((p, q)) = cut_triangle(&corners, plan.cut(layer)) {
+                        sums[layer][0] += p[0] * q[1] - q[0] * p[1];
+                        sums[layer][1] += (q[0] - p[0]).hypot(q[1] - p[1]);
+                    }
+                    layer += 1;
+                }
+            }
+            sums
+        })
+        .collect();
+    let mut totals = vec![[0.0f64; 2]; n_layers];
+    for chunk in &chunks {
+        for (total, sum) in totals.iter_mut().zip(chunk) {
+            total[0] += sum[0];
+            total[1] += sum[1];
+        }
+    }
+    let layers = totals
+        .iter()
+        .enumerate()
+        .map(|(index, [area2, contour])| Layer {
+            top_mm: plan.bottom(index) + plan.height(index),
+            height_mm: plan.height(index),
+            area_mm2: area2 / 2.0,
+            contour_mm: *contour,
+        })
+        .collect();
+    Slices { layers }
+}
+
+/// Where the plane at height `z` crosses the triangle: the segment from the point where an edge
+/// goes down through the plane to the point where an edge comes up through it (corners at the
+/// plane count as above it), so that the contour of an outward-facing surface runs
+/// counter-clockwise seen from above.
+fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2])> {
+    let mut down = None;
+    let mut up = None;
+    for k in 0..3 {
+        let (a, b) = (corners[k], corners[(k + 1) % 3]);
+        let (a_below, b_below) = (a[2] < z, b[2] < z);
+        if a_below == b_below {
+            continue;
+        }
+        let t = (z - a[2]) / (b[2] - a[2]);
+        let point = [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])];
+        if a_below {
+            up = Some(point)
+        } else {
+            down = Some(point)
+        }
+    }
+    Some((down?, up?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_arithmetic() {
+        let plan = LayerPlan::new(0.3, 0.2).expect("valid");
+        assert!(LayerPlan::new(0.0, 0.2).is_err() && LayerPlan::new(0.2, f64::NAN).is_err());
+        assert_eq!(plan.n_layers(0.1), 1);
+        assert_eq!(plan.n_layers(0.3), 1);
+        assert_eq!(plan.n_layers(0.31), 2);
+        assert_eq!(plan.n_layers(10.1), 50);
+        assert_eq!(plan.n_layers(10.1 + 1e-12), 50);
+        for z in [0.0, 0.149, 0.15, 0.151, 0.3, 0.4, 0.40001, 5.0, 9.99] {
+            let index = plan.first_cut_above(z);
+            assert!(plan.cut(index) > z, "{z}: layer {index}");
+            assert!(index == 0 || plan.cut(index - 1) <= z, "{z}: layer {index}");
+        }
+        // Exactly on a plane: that plane is not above.
+        let on_plane = plan.cut(7);
+        assert_eq!(plan.first_cut_above(on_plane), 8);
+    }
+}
