@@ -5,6 +5,7 @@
 
 mod fixtures;
 mod formats;
+mod manufacturability;
 mod oracles;
 mod properties;
 mod reference;

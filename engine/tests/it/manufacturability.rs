@@ -1,0 +1,68 @@
+//! Thin walls on parts whose wall thickness is known.
+
+use pricing_engine::manufacturability::thin_walls;
+use pricing_engine::mesh::{Format, Mesh, Triangle};
+
+use super::{fixture, load};
+
+/// The twelve outward-facing triangles of an axis-aligned box.
+fn cuboid(min: [f32; 3], size: [f32; 3]) -> Vec<Triangle> {
+    let p = |x: f32, y: f32, z: f32| {
+        [
+            min[0] + x * size[0],
+            min[1] + y * size[1],
+            min[2] + z * size[2],
+        ]
+    };
+    let quads = [
+        [p(0., 0., 0.), p(0., 1., 0.), p(1., 1., 0.), p(1., 0., 0.)],
+        [p(0., 0., 1.), p(1., 0., 1.), p(1., 1., 1.), p(0., 1., 1.)],
+        [p(0., 0., 0.), p(1., 0., 0.), p(1., 0., 1.), p(0., 0., 1.)],
+        [p(0., 1., 0.), p(0., 1., 1.), p(1., 1., 1.), p(1., 1., 0.)],
+        [p(0., 0., 0.), p(0., 0., 1.), p(0., 1., 1.), p(0., 1., 0.)],
+        [p(1., 0., 0.), p(1., 1., 0.), p(1., 1., 1.), p(1., 0., 1.)],
+    ];
+    quads
+        .iter()
+        .flat_map(|q| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]])
+        .collect()
+}
+
+#[test]
+fn a_thin_plate_is_found_where_it_is() {
+    // 20 x 10 mm, 0.5 mm thick: its two large faces (four triangles, 400 mm2) are thin.
+    let plate = Mesh::from_triangles(
+        &cuboid([0.0, 0.0, 3.0], [20.0, 10.0, 0.5]),
+        Format::BinaryStl,
+    )
+    .expect("plate");
+    let walls = thin_walls(&plate, 0.8);
+    assert_eq!(walls.n_faces, 4, "{walls:?}");
+    assert!((walls.area_mm2 - 400.0).abs() < 1e-6, "{walls:?}");
+    let thinnest = walls.thinnest.expect("a thin spot");
+    assert!((thinnest.thickness_mm - 0.5).abs() < 1e-5, "{thinnest:?}");
+    assert!(
+        thinnest.at_mm[2] == 3.0 || thinnest.at_mm[2] == 3.5,
+        "{thinnest:?}"
+    );
+    // The same plate against a minimum below its thickness: nothing.
+    assert_eq!(thin_walls(&plate, 0.4).n_faces, 0);
+}
+
+#[test]
+fn walls_around_a_void_have_their_thickness() {
+    // The 20 mm box with a centred 10 mm void: every wall is 5 mm thick, seen from outside and
+    // from the void alike.
+    let mesh = load(&fixture("box_with_void.stl")).expect("fixture");
+    let walls = thin_walls(&mesh, 6.0);
+    assert_eq!(walls.n_faces, 24, "{walls:?}");
+    assert!((walls.area_mm2 - 3000.0).abs() < 1e-6, "{walls:?}");
+    assert!((walls.thinnest.expect("thin").thickness_mm - 5.0).abs() < 1e-5);
+    assert_eq!(thin_walls(&mesh, 4.0).n_faces, 0);
+}
+
+#[test]
+fn a_solid_cube_has_no_thin_wall() {
+    let walls = thin_walls(&load(&fixture("cube_10mm.stl")).expect("fixture"), 0.8);
+    assert_eq!((walls.n_faces, walls.thinnest), (0, None));
+}
