@@ -23,6 +23,7 @@ pub mod analysis;
 pub mod manufacturability;
 pub mod mesh;
 pub mod slicing;
+pub mod support;
 
 pub use analysis::{Analysis, analyze};
 pub use mesh::{LoadOptions, Mesh, MeshError, parse};

@@ -11,6 +11,7 @@ mod properties;
 mod reference;
 mod robustness;
 mod slicing;
+mod support;
 
 use std::path::PathBuf;
 

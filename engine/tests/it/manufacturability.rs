@@ -6,7 +6,7 @@ use pricing_engine::mesh::{Format, Mesh, Triangle};
 use super::{fixture, load};
 
 /// The twelve outward-facing triangles of an axis-aligned box.
-fn cuboid(min: [f32; 3], size: [f32; 3]) -> Vec<Triangle> {
+pub fn cuboid(min: [f32; 3], size: [f32; 3]) -> Vec<Triangle> {
     let p = |x: f32, y: f32, z: f32| {
         [
             min[0] + x * size[0],

@@ -1,0 +1,80 @@
+//! Supports under overhangs whose volume is known.
+
+use pricing_engine::mesh::{Format, Mesh, Triangle};
+use pricing_engine::support::{SupportSettings, supports};
+
+use super::manufacturability::cuboid;
+use super::{fixture, load};
+
+fn mesh(triangles: &[Triangle]) -> Mesh {
+    Mesh::from_triangles(triangles, Format::BinaryStl).expect("welds")
+}
+
+#[test]
+fn a_slab_over_a_block_needs_the_space_between() {
+    // A 20 x 20 x 2 slab at z = 10, and under a quarter of it a block 5 mm tall on the plate:
+    // columns of 5 mm over the block and of 10 mm elsewhere.
+    let mut triangles = cuboid([0.0, 0.0, 10.0], [20.0, 20.0, 2.0]);
+    triangles.extend(cuboid([0.0, 0.0, 0.0], [10.0, 10.0, 5.0]));
+    let found = supports(&mesh(&triangles), &SupportSettings::default());
+    assert_eq!(
+        found.n_overhanging_faces, 2,
+        "the slab's underside only: {found:?}"
+    );
+    assert_eq!(found.n_columns, 1600, "{found:?}");
+    assert!(
+        (found.volume_mm3 - (100.0 * 5.0 + 300.0 * 10.0)).abs() < 1e-2,
+        "{found:?}"
+    );
+    assert!((found.contact_area_mm2 - 400.0).abs() < 1e-9, "{found:?}");
+}
+
+#[test]
+fn a_part_on_the_plate_needs_none() {
+    let found = supports(
+        &load(&fixture("cube_10mm.stl")).expect("fixture"),
+        &SupportSettings::default(),
+    );
+    assert_eq!(
+        (
+            found.n_overhanging_faces,
+            found.n_columns,
+            found.volume_mm3,
+            found.contact_area_mm2
+        ),
+        (0, 0, 0.0, 0.0)
+    );
+}
+
+#[test]
+fn the_threshold_is_the_slope_from_horizontal() {
+    // The slab tilted about x by 40 degrees: its underside slopes 40 degrees (an overhang at the
+    // 45-degree threshold) and its lower end 50 (not). Tilted by 50, the other way round.
+    let slab = cuboid([0.0, 0.0, 0.0], [20.0, 20.0, 2.0]);
+    for (degrees, area) in [
+        (40.0f64, 400.0 * 40f64.to_radians().cos()),
+        (50.0, 40.0 * 50f64.to_radians().sin()),
+    ] {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let tilted: Vec<Triangle> = slab
+            .iter()
+            .map(|t| {
+                t.map(|p| {
+                    let (y, z) = (f64::from(p[1]), f64::from(p[2]));
+                    [
+                        p[0],
+                        (y * cos - z * sin) as f32,
+                        (y * sin + z * cos + 20.0) as f32,
+                    ]
+                })
+            })
+            .collect();
+        let found = supports(&mesh(&tilted), &SupportSettings::default());
+        assert_eq!(found.n_overhanging_faces, 2, "{degrees} degrees: {found:?}");
+        assert!(
+            (found.contact_area_mm2 - area).abs() < 1e-3,
+            "{degrees} degrees: {found:?} vs {area}"
+        );
+        assert!(found.volume_mm3 > 0.0);
+    }
+}
