@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pricing_bench::{analyze, generate, run};
+use pricing_bench::{analyze, generate, materials, run};
 use pricing_engine::mesh::{Limits, LoadOptions, Unit};
+use pricing_engine::pricing::PriceBook;
 
 #[derive(Parser)]
 #[command(
@@ -84,6 +85,15 @@ enum Command {
         csv: bool,
         #[command(flatten)]
         load: LoadFlags,
+    },
+    /// List the materials of the price book: machine, technology, density, price.
+    Materials {
+        /// A price book in TOML (default: the built-in one)
+        #[arg(long)]
+        price_book: Option<PathBuf>,
+        /// One JSON object per line per material
+        #[arg(long)]
+        json: bool,
     },
     /// Write synthetic models.
     Gen {
@@ -193,6 +203,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Materials { price_book, json } => {
+            let book = match price_book {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    PriceBook::from_toml(&text)
+                        .with_context(|| format!("{} is refused", path.display()))?
+                }
+                None => PriceBook::built_in(),
+            };
+            print!("{}", materials::listing(&book, json));
+            Ok(ExitCode::SUCCESS)
         }
         Command::Gen { what } => {
             match what {

@@ -169,3 +169,40 @@ fn run_benchmarks_a_folder() {
     );
     assert_eq!(stdout.lines().count(), 14);
 }
+
+#[test]
+fn materials_lists_the_price_book() {
+    let (code, stdout, _) = pricing_bench(&["materials"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("pla              PLA              fdm      mk3s"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("25.00 EUR"), "{stdout}");
+    let (code, stdout, _) = pricing_bench(&["materials", "--json"]);
+    assert_eq!(code, 0);
+    let pla = json_lines(&stdout)
+        .into_iter()
+        .find(|m| m["id"] == "pla")
+        .expect("pla");
+    assert_eq!(pla["price_per_kg_minor"], 2500);
+    assert_eq!(pla["technology"], "fdm");
+
+    let bad = std::env::temp_dir().join(format!("pricing-book-{}.toml", std::process::id()));
+    std::fs::write(
+        &bad,
+        pricing_engine::pricing::DEFAULT_PRICE_BOOK_TOML
+            .replace("density_g_cm3 = 1.24", "density_g_cm3 = 0"),
+    )
+    .expect("write");
+    let (code, _, stderr) =
+        pricing_bench(&["materials", "--price-book", &bad.display().to_string()]);
+    let _ = std::fs::remove_file(&bad);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "price book field `materials.pla.density_g_cm3` must be a positive number, got 0"
+        ),
+        "{stderr}"
+    );
+}

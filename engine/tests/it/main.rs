@@ -7,6 +7,7 @@ mod fixtures;
 mod formats;
 mod manufacturability;
 mod oracles;
+mod price_book;
 mod properties;
 mod reference;
 mod robustness;
