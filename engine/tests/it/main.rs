@@ -9,6 +9,7 @@ mod manufacturability;
 mod oracles;
 mod price_book;
 mod properties;
+mod quote;
 mod reference;
 mod robustness;
 mod slicing;
