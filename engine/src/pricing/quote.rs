@@ -234,7 +234,7 @@ pub fn quote(
 }
 
 fn bp_text(bp: u32) -> String {
-    if bp % 100 == 0 {
+    if bp.is_multiple_of(100) {
         format!("{}", bp / 100)
     } else {
         format!("{}.{:02}", bp / 100, bp % 100)
