@@ -1,5 +1,5 @@
 //! Criterion benches for each stage of the engine (parse, quick measure, weld, analyse, slice,
-//! thin walls),
+//! orientation candidates, thin walls),
 //! on a generated 200k-triangle UV sphere (as binary and ASCII STL) and on the OBJ and 3MF
 //! fixtures.
 //!
@@ -46,6 +46,9 @@ fn stages(c: &mut Criterion) {
     let plan = pricing_engine::slicing::LayerPlan::new(0.2, 0.2).expect("valid heights");
     group.bench_function("slice_0.2mm", |b| {
         b.iter(|| pricing_engine::slicing::slice(&welded, &plan))
+    });
+    group.bench_function("orientation_candidates", |b| {
+        b.iter(|| pricing_engine::orientation::candidates(&welded))
     });
     // One ray per face through a BVH built each time.
     group.bench_function("thin_walls_0.8mm", |b| {

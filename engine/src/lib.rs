@@ -22,6 +22,7 @@
 pub mod analysis;
 pub mod manufacturability;
 pub mod mesh;
+pub mod orientation;
 pub mod pricing;
 pub mod slicing;
 pub mod support;

@@ -189,6 +189,22 @@ impl Mesh {
         )
     }
 
+    /// The mesh with every position moved by `map` (a rotation, say), welded again: a map
+    /// can bring two positions onto the same `f32`, and such faces are dropped as any other.
+    pub fn transformed(&self, map: impl Fn([f64; 3]) -> [f64; 3]) -> Result<Mesh, MeshError> {
+        let triangles: Vec<Triangle> = (0..self.triangles.len())
+            .map(|idx| {
+                self.corners(idx)
+                    .map(|p| map(p.map(f64::from)).map(|v| v as f32))
+            })
+            .collect();
+        let mut mesh = Mesh::from_triangles(&triangles, self.format)?;
+        mesh.unit_note = self.unit_note;
+        mesh.triangles_in_file = self.triangles_in_file;
+        mesh.collapsed_triangles += self.collapsed_triangles;
+        Ok(mesh)
+    }
+
     fn from_welder(
         welder: Welder,
         format: Format,

@@ -7,6 +7,7 @@ mod fixtures;
 mod formats;
 mod manufacturability;
 mod oracles;
+mod orientation;
 mod price_book;
 mod properties;
 mod quote;
