@@ -1,4 +1,5 @@
-//! Manufacturability: what about the geometry would print badly, and where.
+//! Manufacturability: what about the geometry would print badly, and where; and whether the
+//! part fits the machine at all (`fit`).
 //!
 //! Thin walls: from the centroid of every face a ray is cast inward, against the face's
 //! outward normal, through parry3d's BVH of the mesh; the distance to the first surface it
@@ -6,6 +7,10 @@
 //! thin, and the report says how much area is thin, the thinnest wall and where it is. Rays start
 //! a hair behind the face (`RAY_START_MM`) so that a face never meets itself. On an open surface
 //! a ray may escape, and that face is not reported.
+
+mod fit;
+
+pub use fit::{Fit, fit};
 
 use parry3d::math::Vector;
 use parry3d::query::{Ray, RayCast};

@@ -81,6 +81,26 @@ const HULL_DIRECTIONS: usize = 256;
 /// a dense curved surface (every vertex of a sphere is on its hull) takes about a second.
 fn hull_faces(mesh: &Mesh) -> Vec<[f64; 3]> {
     let positions = mesh.positions();
+    let chosen = hull_point_indices(mesh);
+    let points: Vec<Vector> = chosen
+        .iter()
+        .map(|&idx| positions[idx])
+        .map(|p| Vector::new(p[0], p[1], p[2]))
+        .collect();
+    let Ok((vertices, faces)) = try_convex_hull(&points) else {
+        return Vec::new();
+    };
+    let at = |v: u32| vertices[v as usize].to_array().map(f64::from);
+    faces
+        .iter()
+        .map(|f| cross(sub(at(f[1]), at(f[0])), sub(at(f[2]), at(f[0]))))
+        .collect()
+}
+
+/// The vertices that stand for the convex hull: all of them for a small mesh, else those that
+/// are extreme along `HULL_DIRECTIONS` directions.
+pub(crate) fn hull_point_indices(mesh: &Mesh) -> Vec<usize> {
+    let positions = mesh.positions();
     let mut chosen: Vec<usize> = if positions.len() <= EXACT_HULL_MAX_VERTICES {
         (0..positions.len()).collect()
     } else {
@@ -112,19 +132,7 @@ fn hull_faces(mesh: &Mesh) -> Vec<[f64; 3]> {
     };
     chosen.sort_unstable();
     chosen.dedup();
-    let points: Vec<Vector> = chosen
-        .iter()
-        .map(|&idx| positions[idx])
-        .map(|p| Vector::new(p[0], p[1], p[2]))
-        .collect();
-    let Ok((vertices, faces)) = try_convex_hull(&points) else {
-        return Vec::new();
-    };
-    let at = |v: u32| vertices[v as usize].to_array().map(f64::from);
-    faces
-        .iter()
-        .map(|f| cross(sub(at(f[1]), at(f[0])), sub(at(f[2]), at(f[0]))))
-        .collect()
+    chosen
 }
 
 /// The directions carrying the most area, from doubled-area normals: normals are grouped in

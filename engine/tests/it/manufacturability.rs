@@ -66,3 +66,44 @@ fn a_solid_cube_has_no_thin_wall() {
     let walls = thin_walls(&load(&fixture("cube_10mm.stl")).expect("fixture"), 0.8);
     assert_eq!((walls.n_faces, walls.thinnest), (0, None));
 }
+
+#[test]
+fn parts_are_fitted_to_the_build_volume() {
+    use pricing_engine::manufacturability::{Fit, fit};
+    let machine = [250.0, 210.0, 210.0];
+    let bar = |size: [f32; 3]| {
+        Mesh::from_triangles(&cuboid([0.0; 3], size), Format::BinaryStl).expect("bar")
+    };
+    assert_eq!(
+        fit(&bar([240.0, 20.0, 20.0]), machine),
+        Fit::Fits { turned_deg: 0.0 }
+    );
+    // 280 mm long: 280 cos t + 20 sin t <= 250 first holds at t = 32 degrees (31 gives 250.3),
+    // where the other side is 280 sin 32 + 20 cos 32 = 165.3 <= 210.
+    assert_eq!(
+        fit(&bar([280.0, 20.0, 20.0]), machine),
+        Fit::Fits { turned_deg: 32.0 }
+    );
+    // A 250 mm tower is too tall for 210 mm, but fits lying along x.
+    match fit(&bar([20.0, 20.0, 250.0]), machine) {
+        Fit::FitsReoriented {
+            candidate,
+            turned_deg,
+        } => {
+            assert!(candidate.down[2].abs() < 1e-9, "lying down: {candidate:?}");
+            assert_eq!(turned_deg, 0.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    // 330 mm fits no way: even diagonally on the plate 330 sin t + 20 cos t exceeds 210.
+    match fit(&bar([330.0, 20.0, 20.0]), machine) {
+        Fit::TooLarge {
+            size_mm,
+            build_volume_mm,
+        } => {
+            assert_eq!(size_mm, [330.0, 20.0, 20.0]);
+            assert_eq!(build_volume_mm, machine);
+        }
+        other => panic!("{other:?}"),
+    }
+}
