@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pricing_bench::{analyze, generate, materials, run};
+use pricing_bench::{accuracy, analyze, generate, materials, run};
 use pricing_engine::mesh::{Limits, LoadOptions, Unit};
 use pricing_engine::pricing::PriceBook;
 
@@ -85,6 +85,19 @@ enum Command {
         csv: bool,
         #[command(flatten)]
         load: LoadFlags,
+    },
+    /// Compare the FDM estimate with PrusaSlicer's print time and filament for the reference
+    /// models (supports off, the built-in book's FDM process = the reference profile).
+    Accuracy {
+        /// PrusaSlicer's figures (tools/slicer/run_batch.py output)
+        #[arg(long, default_value = "../shared/refs/dev_slicer_reference.json")]
+        reference: PathBuf,
+        /// The folder of the models the reference names
+        #[arg(long, default_value = "../shared/models")]
+        models: PathBuf,
+        /// One JSON object per model, then a summary object
+        #[arg(long)]
+        json: bool,
     },
     /// List the materials of the price book: machine, technology, density, price.
     Materials {
@@ -203,6 +216,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Accuracy {
+            reference,
+            models,
+            json,
+        } => {
+            let rows = accuracy::rows(&reference, &models)?;
+            print!("{}", accuracy::report(&rows, json));
+            Ok(ExitCode::SUCCESS)
         }
         Command::Materials { price_book, json } => {
             let book = match price_book {

@@ -20,6 +20,7 @@
 //! queues or the command line.
 
 pub mod analysis;
+pub mod estimate;
 pub mod manufacturability;
 pub mod mesh;
 pub mod orientation;

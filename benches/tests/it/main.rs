@@ -1,6 +1,7 @@
 //! Tests of `pricing-bench`: the committed fixtures are exactly what the generator writes, and
 //! the CLI keeps the `analyze --json` contract of DESIGN.md.
 
+mod accuracy;
 mod cli;
 mod fixtures;
 

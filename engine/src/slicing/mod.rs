@@ -8,7 +8,9 @@
 //! No contour is chained into loops: a plane crosses a triangle in one segment, directed by the
 //! triangle's winding so that outer contours run counter-clockwise seen from above. The
 //! shoelace sum over a layer's segments is then twice the signed area of the cross-section
-//! (holes subtract themselves) and the sum of their lengths is the contour length. Triangles
+//! (holes subtract themselves) and the sum of their lengths is the contour length. That holds
+//! when the contours close, i.e. for a watertight mesh; on an open one the area of a layer is
+//! approximate, as its volume is (the analysis warns). Triangles
 //! are processed in parallel in fixed chunks whose sums are added in order, so results do not
 //! depend on the number of threads.
 
@@ -33,6 +35,8 @@ pub struct Layer {
     pub area_mm2: f64,
     /// Length of all contours (outer and holes) at mid-height.
     pub contour_mm: f64,
+    /// Segments in those contours (one per face cut).
+    pub n_segments: u64,
 }
 
 /// The layers of a part, bottom first.
@@ -152,11 +156,11 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             f64::from(p[2]) - z_min,
         ]
     };
-    let chunks: Vec<Vec<[f64; 2]>> = mesh
+    let chunks: Vec<Vec<[f64; 3]>> = mesh
         .triangles()
         .par_chunks(CHUNK)
         .map(|triangles| {
-            let mut sums = vec![[0.0f64; 2]; n_layers];
+            let mut sums = vec![[0.0f64; 3]; n_layers];
             for triangle in triangles {
                 let corners = triangle.map(local);
                 let low = corners.iter().map(|p| p[2]).fold(f64::INFINITY, f64::min);
@@ -172,6 +176,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                     if let Some((p, q)) = cut_triangle(&corners, plan.cut(layer)) {
                         sums[layer][0] += p[0] * q[1] - q[0] * p[1];
                         sums[layer][1] += (q[0] - p[0]).hypot(q[1] - p[1]);
+                        sums[layer][2] += 1.0;
                     }
                     layer += 1;
                 }
@@ -179,21 +184,23 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             sums
         })
         .collect();
-    let mut totals = vec![[0.0f64; 2]; n_layers];
+    let mut totals = vec![[0.0f64; 3]; n_layers];
     for chunk in &chunks {
         for (total, sum) in totals.iter_mut().zip(chunk) {
-            total[0] += sum[0];
-            total[1] += sum[1];
+            for k in 0..3 {
+                total[k] += sum[k];
+            }
         }
     }
     let layers = totals
         .iter()
         .enumerate()
-        .map(|(index, [area2, contour])| Layer {
+        .map(|(index, [area2, contour, segments])| Layer {
             top_mm: plan.bottom(index) + plan.height(index),
             height_mm: plan.height(index),
             area_mm2: area2 / 2.0,
             contour_mm: *contour,
+            n_segments: *segments as u64,
         })
         .collect();
     Slices { layers }

@@ -3,6 +3,7 @@
 //! Every module touches the engine through the helpers here, so the API is exercised the way
 //! callers use it.
 
+mod estimate;
 mod fixtures;
 mod formats;
 mod manufacturability;

@@ -1,0 +1,185 @@
+//! The FDM estimate: print time and filament from the layers, modelled on what a slicer lays
+//! down with the process's parameters (PrusaSlicer's names), not fitted to any file.
+//!
+//! Per layer (area `A`, contour `C` with `n` segments, height `h`):
+//! - extrusions are `w` wide, spaced `s = w - h (1 - pi/4)` apart, with a cross-section of
+//!   `(w - h) h + pi h^2 / 4` (PrusaSlicer's flow model);
+//! - perimeters: one external loop of length `C` at the external speed, `perimeters - 1` inner
+//!   loops at the perimeter speed; they cover a band of `perimeters * s` inside the contour;
+//! - inside it, area within `bottom_solid_layers` of a downward surface or `top_solid_layers`
+//!   of an upward one is solid (line spacing `s`), estimated from how the inner area changes
+//!   over those layers; area exposed on top is printed at the top-solid speed; the rest is
+//!   sparse infill at `fill_density` (line spacing `s / density`);
+//! - the first layer prints everything at the first-layer speed;
+//! - every run accelerates and decelerates at the process's acceleration: a run of length `L`
+//!   at speed `v` takes `L / v + v / a` (or `2 sqrt(L / a)` when too short to reach `v`); a
+//!   perimeter loop is one run (firmware keeps its speed through the small turns of a curve),
+//!   infill lines are as long as the section is wide (`pi A / C`, Cauchy's mean chord);
+//! - a layer faster than `slowdown_below_layer_time` is slowed to it, but never below
+//!   `min_print_speed`.
+//!
+//! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
+//! travel moves and retractions, slowing at sharp corners, the slower speed of small
+//! perimeters, gap fill, supports, the start sequence.
+
+use crate::mesh::Mesh;
+use crate::pricing::FdmProcess;
+use crate::slicing::{Layer, LayerPlan, slice};
+
+/// The FDM estimate of one piece.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FdmEstimate {
+    pub layers: usize,
+    pub print_time_s: f64,
+    pub filament_mm: f64,
+    pub filament_mm3: f64,
+}
+
+/// Time to run `length` mm in straight runs of `run` mm at `speed` mm/s, accelerating at
+/// `acceleration` mm/s^2.
+fn run_time(length: f64, run: f64, speed: f64, acceleration: f64) -> f64 {
+    if !(length > 0.0 && speed > 0.0 && acceleration > 0.0) {
+        return 0.0;
+    }
+    // Not `clamp`: it panics when a path is shorter than the lower bound.
+    let run = run.min(length).max(length.min(1e-3));
+    let runs = length / run;
+    let per_run = if run >= speed * speed / acceleration {
+        run / speed + speed / acceleration
+    } else {
+        2.0 * (run / acceleration).sqrt()
+    };
+    runs * per_run
+}
+
+/// Estimates printing `mesh` as it stands with `process`. `None` when the process's heights are
+/// not valid (a validated price book never has such).
+pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
+    let plan = LayerPlan::new(process.first_layer_height_mm, process.layer_height_mm).ok()?;
+    let slices = slice(mesh, &plan);
+    let layers = &slices.layers;
+    let density = process.fill_density_percent / 100.0;
+    let spacing = |w: f64, h: f64| w - h * (1.0 - std::f64::consts::FRAC_PI_4);
+    let section = |w: f64, h: f64| (w - h) * h + std::f64::consts::FRAC_PI_4 * h * h;
+    // The area inside the perimeters of each layer (an inside-out part counts as material).
+    let inner: Vec<f64> = layers
+        .iter()
+        .map(|layer| {
+            let w = process.extrusion_width_mm;
+            (layer.area_mm2.abs()
+                - layer.contour_mm * f64::from(process.perimeters) * spacing(w, layer.height_mm))
+            .max(0.0)
+        })
+        .collect();
+    let covered = |from: isize, to: isize| -> f64 {
+        (from..=to)
+            .map(|j| {
+                if j < 0 || j as usize >= inner.len() {
+                    0.0
+                } else {
+                    inner[j as usize]
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let mut total_time = 0.0;
+    let mut total_volume = 0.0;
+    for (i, layer) in layers.iter().enumerate() {
+        let Layer {
+            height_mm: h,
+            contour_mm: contour,
+            ..
+        } = *layer;
+        let first = i == 0;
+        let w = if first {
+            process.first_layer_extrusion_width_mm
+        } else {
+            process.extrusion_width_mm
+        };
+        let s = spacing(w, h);
+        let idx = i as isize;
+        let below = covered(idx - process.bottom_solid_layers as isize, idx - 1);
+        let above = covered(idx + 1, idx + process.top_solid_layers as isize);
+        let exposed_top = (inner[i] - covered(idx + 1, idx + 1)).max(0.0);
+        let solid = (inner[i] - below.min(above)).max(0.0).min(inner[i]);
+        let sparse = inner[i] - solid;
+        let top = exposed_top.min(solid);
+        let cap = |v: f64| {
+            if first {
+                process.first_layer_speed_mm_s
+            } else {
+                v.min(process.max_print_speed_mm_s)
+            }
+        };
+        // A perimeter follows the contour without stopping: firmware carries its speed through
+        // the small turns of a tessellated curve (junction deviation), so a loop is one run.
+        let perimeter_run = contour;
+        let chord = if contour > 0.0 {
+            std::f64::consts::PI * inner[i] / contour
+        } else {
+            0.0
+        };
+        let accel = |a: f64| {
+            if first {
+                process.first_layer_acceleration_mm_s2
+            } else {
+                a
+            }
+        };
+        let inner_loops = f64::from(process.perimeters.saturating_sub(1));
+        let paths = [
+            // (length, straight run, speed, acceleration)
+            (
+                contour,
+                perimeter_run,
+                cap(process.external_perimeter_speed_mm_s),
+                accel(process.perimeter_acceleration_mm_s2),
+            ),
+            (
+                contour * inner_loops,
+                perimeter_run,
+                cap(process.perimeter_speed_mm_s),
+                accel(process.perimeter_acceleration_mm_s2),
+            ),
+            (
+                (solid - top) / s,
+                chord,
+                cap(process.solid_infill_speed_mm_s),
+                accel(process.infill_acceleration_mm_s2),
+            ),
+            (
+                top / spacing(process.top_infill_extrusion_width_mm, h),
+                chord,
+                cap(process.top_solid_infill_speed_mm_s),
+                accel(process.infill_acceleration_mm_s2),
+            ),
+            (
+                sparse * density / s,
+                chord,
+                cap(process.infill_speed_mm_s),
+                accel(process.infill_acceleration_mm_s2),
+            ),
+        ];
+        let length: f64 = paths.iter().map(|p| p.0).sum();
+        let mut time: f64 = paths
+            .iter()
+            .map(|&(l, run, v, a)| run_time(l, run, v, a))
+            .sum();
+        if time < process.slowdown_below_layer_time_s {
+            time = process
+                .slowdown_below_layer_time_s
+                .min(length / process.min_print_speed_mm_s)
+                .max(time);
+        }
+        total_time += time;
+        total_volume += length * section(w, h);
+    }
+    let filament_area =
+        std::f64::consts::FRAC_PI_4 * process.filament_diameter_mm * process.filament_diameter_mm;
+    Some(FdmEstimate {
+        layers: layers.len(),
+        print_time_s: total_time,
+        filament_mm: total_volume / filament_area,
+        filament_mm3: total_volume,
+    })
+}

@@ -1,0 +1,115 @@
+//! The FDM estimate: properties that follow from its physics.
+
+use pricing_engine::estimate::fdm::estimate;
+use pricing_engine::mesh::{Format, Mesh, Triangle};
+use pricing_engine::pricing::{FdmProcess, PriceBook, Process};
+
+use super::manufacturability::cuboid;
+use super::relative;
+
+fn process() -> FdmProcess {
+    let Process::Fdm(process) = PriceBook::built_in().machines["mk3s"].process else {
+        panic!("mk3s is FDM")
+    };
+    process
+}
+
+/// The same box with every face divided into an `n` x `n` grid of triangles. Grid points are
+/// snapped to one lattice (`size * k / n`), so that faces meeting at an edge share its points
+/// exactly and the box stays watertight.
+fn gridded_box(size: [f32; 3], n: usize) -> Mesh {
+    let snap = |p: [f32; 3]| -> [f32; 3] {
+        std::array::from_fn(|i| {
+            let k = (f64::from(p[i]) * n as f64 / f64::from(size[i])).round();
+            (k * f64::from(size[i]) / n as f64) as f32
+        })
+    };
+    let mut triangles: Vec<Triangle> = Vec::new();
+    for quad in cuboid([0.0; 3], size).chunks(2) {
+        let [a, b, _] = quad[0];
+        let d = quad[1][2];
+        let at = |u: f32, v: f32| {
+            std::array::from_fn::<f32, 3, _>(|i| a[i] + u * (b[i] - a[i]) + v * (d[i] - a[i]))
+        };
+        let step = 1.0 / n as f32;
+        for i in 0..n {
+            for j in 0..n {
+                let (u, v) = (i as f32 * step, j as f32 * step);
+                let [p, q, r, t] = [
+                    at(u, v),
+                    at(u + step, v),
+                    at(u + step, v + step),
+                    at(u, v + step),
+                ]
+                .map(snap);
+                triangles.push([p, q, r]);
+                triangles.push([p, r, t]);
+            }
+        }
+    }
+    let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("box");
+    assert!(
+        pricing_engine::analyze(&mesh).watertight,
+        "the gridded box must be closed"
+    );
+    mesh
+}
+
+/// A printer follows a tessellated wall without stopping, so finer triangles must not change the
+/// estimate (a model that stopped at every facet made the subdivided gear 4x slower).
+#[test]
+fn the_estimate_does_not_depend_on_tessellation() {
+    let coarse = estimate(&gridded_box([20.0, 15.0, 10.0], 1), &process()).expect("estimate");
+    let fine = estimate(&gridded_box([20.0, 15.0, 10.0], 20), &process()).expect("estimate");
+    assert_eq!(coarse.layers, 50);
+    assert!(
+        relative(coarse.print_time_s, fine.print_time_s) < 1e-6,
+        "{coarse:?} vs {fine:?}"
+    );
+    assert!(
+        relative(coarse.filament_mm, fine.filament_mm) < 1e-6,
+        "{coarse:?} vs {fine:?}"
+    );
+}
+
+#[test]
+fn denser_infill_uses_more_filament() {
+    let part = gridded_box([30.0, 30.0, 20.0], 1);
+    let sparse = estimate(&part, &process()).expect("estimate");
+    let dense = estimate(
+        &part,
+        &FdmProcess {
+            fill_density_percent: 40.0,
+            ..process()
+        },
+    )
+    .expect("estimate");
+    assert!(
+        dense.filament_mm > sparse.filament_mm * 1.05,
+        "{sparse:?} vs {dense:?}"
+    );
+    assert!(
+        dense.print_time_s > sparse.print_time_s,
+        "{sparse:?} vs {dense:?}"
+    );
+}
+
+#[test]
+fn small_layers_are_slowed_for_cooling() {
+    let part = gridded_box([8.0, 8.0, 5.0], 1);
+    let cooled = estimate(&part, &process()).expect("estimate");
+    let uncooled = estimate(
+        &part,
+        &FdmProcess {
+            slowdown_below_layer_time_s: 0.0,
+            ..process()
+        },
+    )
+    .expect("estimate");
+    assert!(
+        cooled.print_time_s > uncooled.print_time_s * 1.5,
+        "{cooled:?} vs {uncooled:?}"
+    );
+    // Slowing never changes what is extruded.
+    assert_eq!(cooled.filament_mm, uncooled.filament_mm);
+}
