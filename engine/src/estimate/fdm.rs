@@ -15,16 +15,18 @@
 //!   at speed `v` takes `L / v + v / a` (or `2 sqrt(L / a)` when too short to reach `v`); a
 //!   perimeter loop is one run (firmware keeps its speed through the small turns of a curve),
 //!   infill lines are as long as the section is wide (`pi A / C`, Cauchy's mean chord);
+//! - each perimeter loop slows at the contour's sharp corners (turns of 10 degrees or more, from
+//!   the mesh's edges) to the speed the jerk limit allows there, and speeds up again;
 //! - a layer faster than `slowdown_below_layer_time` is slowed to it, but never below
 //!   `min_print_speed`.
 //!
 //! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
-//! travel moves and retractions, slowing at sharp corners, the slower speed of small
-//! perimeters, gap fill, supports, the start sequence.
+//! travel moves and retractions, the slower speed of small perimeters, gap fill, supports, the
+//! start sequence.
 
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
-use crate::slicing::{Layer, LayerPlan, slice};
+use crate::slicing::{Layer, LayerPlan, corner_turn_deg, slice};
 
 /// The FDM estimate of one piece.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,18 @@ fn run_time(length: f64, run: f64, speed: f64, acceleration: f64) -> f64 {
         2.0 * (run / acceleration).sqrt()
     };
     runs * per_run
+}
+
+/// The time lost at a corner turning `turn_deg` for a path at `speed` with `acceleration`: the
+/// printer slows to the speed at which the turn's change of velocity, `2 v sin(turn / 2)`, is
+/// within `jerk`, and speeds up again, `(v - v_corner)^2 / (a v)` more than cruising through.
+fn corner_time(turn_deg: f64, speed: f64, acceleration: f64, jerk: f64) -> f64 {
+    let at_corner = jerk / (2.0 * (turn_deg.to_radians() / 2.0).sin());
+    if at_corner >= speed {
+        0.0
+    } else {
+        (speed - at_corner).powi(2) / (acceleration * speed)
+    }
 }
 
 /// Estimates printing `mesh` as it stands with `process`. `None` when the process's heights are
@@ -88,6 +102,7 @@ pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
         let Layer {
             height_mm: h,
             contour_mm: contour,
+            corner_turns,
             ..
         } = *layer;
         let first = i == 0;
@@ -165,6 +180,22 @@ pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
             .iter()
             .map(|&(l, run, v, a)| run_time(l, run, v, a))
             .sum();
+        // Every perimeter loop slows at the contour's sharp corners.
+        for (bin, &count) in corner_turns.iter().enumerate() {
+            let external = corner_time(
+                corner_turn_deg(bin),
+                paths[0].2,
+                paths[0].3,
+                process.jerk_mm_s,
+            );
+            let inner = corner_time(
+                corner_turn_deg(bin),
+                paths[1].2,
+                paths[1].3,
+                process.jerk_mm_s,
+            );
+            time += f64::from(count) * (external + inner_loops * inner);
+        }
         if time < process.slowdown_below_layer_time_s {
             time = process
                 .slowdown_below_layer_time_s

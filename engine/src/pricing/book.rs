@@ -87,6 +87,8 @@ pub struct FdmProcess {
     pub perimeter_acceleration_mm_s2: f64,
     pub infill_acceleration_mm_s2: f64,
     pub first_layer_acceleration_mm_s2: f64,
+    /// The largest instant change of speed at a corner (PrusaSlicer's `machine_max_jerk_x`).
+    pub jerk_mm_s: f64,
     pub support_threshold_deg: f64,
     pub support_speed_mm_s: f64,
     pub support_spacing_mm: f64,

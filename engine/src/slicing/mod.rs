@@ -37,7 +37,22 @@ pub struct Layer {
     pub contour_mm: f64,
     /// Segments in those contours (one per face cut).
     pub n_segments: u64,
+    /// Corners of those contours by how sharply they turn: `corner_turns[k]` counts turns from
+    /// `10 + 20 k` to `30 + 20 k` degrees (see [`corner_turn_deg`]); gentler turns, as along a
+    /// tessellated curve, are not corners.
+    pub corner_turns: [u32; CORNER_BINS],
 }
+
+/// Corner bins of [`Layer::corner_turns`].
+pub const CORNER_BINS: usize = 9;
+
+/// The turn, in degrees, that stands for corner bin `bin`: its middle.
+pub fn corner_turn_deg(bin: usize) -> f64 {
+    20.0 + 20.0 * bin as f64
+}
+
+/// Turns below this many degrees are not corners: a printer keeps its speed through them.
+const MIN_CORNER_DEG: f64 = 10.0;
 
 /// The layers of a part, bottom first.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,12 +171,15 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             f64::from(p[2]) - z_min,
         ]
     };
-    let chunks: Vec<Vec<[f64; 3]>> = mesh
+    let turns = corner_bins(mesh);
+    let chunks: Vec<Vec<LayerSums>> = mesh
         .triangles()
         .par_chunks(CHUNK)
-        .map(|triangles| {
-            let mut sums = vec![[0.0f64; 3]; n_layers];
-            for triangle in triangles {
+        .enumerate()
+        .map(|(chunk, triangles)| {
+            let mut sums = vec![LayerSums::default(); n_layers];
+            for (offset, triangle) in triangles.iter().enumerate() {
+                let face = chunk * CHUNK + offset;
                 let corners = triangle.map(local);
                 let low = corners.iter().map(|p| p[2]).fold(f64::INFINITY, f64::min);
                 let high = corners
@@ -173,10 +191,15 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                 // vertices is cut once, by the faces below the ring.
                 let mut layer = plan.first_cut_above(low);
                 while layer < n_layers && plan.cut(layer) <= high {
-                    if let Some((p, q)) = cut_triangle(&corners, plan.cut(layer)) {
-                        sums[layer][0] += p[0] * q[1] - q[0] * p[1];
-                        sums[layer][1] += (q[0] - p[0]).hypot(q[1] - p[1]);
-                        sums[layer][2] += 1.0;
+                    if let Some((p, q, end_edge)) = cut_triangle(&corners, plan.cut(layer)) {
+                        let layer_sums = &mut sums[layer];
+                        layer_sums.area2 += p[0] * q[1] - q[0] * p[1];
+                        layer_sums.contour += (q[0] - p[0]).hypot(q[1] - p[1]);
+                        layer_sums.segments += 1;
+                        // The corner where this segment meets the next one, counted once.
+                        if let Some(bin) = turns[face][end_edge] {
+                            layer_sums.corners[bin as usize] += 1;
+                        }
                     }
                     layer += 1;
                 }
@@ -184,23 +207,27 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             sums
         })
         .collect();
-    let mut totals = vec![[0.0f64; 3]; n_layers];
+    let mut totals = vec![LayerSums::default(); n_layers];
     for chunk in &chunks {
         for (total, sum) in totals.iter_mut().zip(chunk) {
-            for k in 0..3 {
-                total[k] += sum[k];
+            total.area2 += sum.area2;
+            total.contour += sum.contour;
+            total.segments += sum.segments;
+            for (t, c) in total.corners.iter_mut().zip(sum.corners) {
+                *t += c;
             }
         }
     }
     let layers = totals
         .iter()
         .enumerate()
-        .map(|(index, [area2, contour, segments])| Layer {
+        .map(|(index, sums)| Layer {
             top_mm: plan.bottom(index) + plan.height(index),
             height_mm: plan.height(index),
-            area_mm2: area2 / 2.0,
-            contour_mm: *contour,
-            n_segments: *segments as u64,
+            area_mm2: sums.area2 / 2.0,
+            contour_mm: sums.contour,
+            n_segments: sums.segments,
+            corner_turns: sums.corners,
         })
         .collect();
     Slices { layers }
@@ -210,7 +237,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
 /// goes down through the plane to the point where an edge comes up through it (corners at the
 /// plane count as above it), so that the contour of an outward-facing surface runs
 /// counter-clockwise seen from above.
-fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2])> {
+fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2], usize)> {
     let mut down = None;
     let mut up = None;
     for k in 0..3 {
@@ -222,12 +249,83 @@ fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2])>
         let t = (z - a[2]) / (b[2] - a[2]);
         let point = [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])];
         if a_below {
-            up = Some(point)
+            up = Some((point, k))
         } else {
             down = Some(point)
         }
     }
-    Some((down?, up?))
+    let (up, end_edge) = up?;
+    Some((down?, up, end_edge))
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct LayerSums {
+    area2: f64,
+    contour: f64,
+    segments: u64,
+    corners: [u32; CORNER_BINS],
+}
+
+/// For every face and each of its edges (edge `k` runs from corner `k` to `k + 1`), the corner
+/// bin of the turn a contour makes where a plane crosses that edge: the angle between the
+/// horizontal normals of the two faces that share it. `None` for gentle turns, edges without
+/// exactly one neighbour, and faces that are nearly horizontal.
+fn corner_bins(mesh: &Mesh) -> Vec<[Option<u8>; 3]> {
+    use std::collections::HashMap;
+    let triangles = mesh.triangles();
+    let horizontal_normal = |face: usize| {
+        let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
+        let (u, v) = (
+            [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+            [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+        );
+        let n = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
+        let (horizontal, total) = (
+            n[0].hypot(n[1]),
+            (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt(),
+        );
+        (horizontal > 1e-6 * total).then(|| [n[0] / horizontal, n[1] / horizontal])
+    };
+    let normals: Vec<Option<[f64; 2]>> = (0..triangles.len())
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(horizontal_normal)
+        .collect();
+    let mut edges: HashMap<(u32, u32), Vec<(usize, usize)>> =
+        HashMap::with_capacity(triangles.len() * 3 / 2);
+    for (face, t) in triangles.iter().enumerate() {
+        for k in 0..3 {
+            let (a, b) = (t[k], t[(k + 1) % 3]);
+            edges
+                .entry((a.min(b), a.max(b)))
+                .or_default()
+                .push((face, k));
+        }
+    }
+    let mut bins = vec![[None; 3]; triangles.len()];
+    for users in edges.values() {
+        let [(f, k), (g, l)] = users[..] else {
+            continue;
+        };
+        let (Some(n), Some(m)) = (normals[f], normals[g]) else {
+            continue;
+        };
+        let turn = (n[0] * m[0] + n[1] * m[1])
+            .clamp(-1.0, 1.0)
+            .acos()
+            .to_degrees();
+        if turn < MIN_CORNER_DEG {
+            continue;
+        }
+        let bin = (((turn - MIN_CORNER_DEG) / 20.0) as usize).min(CORNER_BINS - 1) as u8;
+        bins[f][k] = Some(bin);
+        bins[g][l] = Some(bin);
+    }
+    bins
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ fn cube_layers_are_exact() {
     for layer in &slices.layers {
         assert!((layer.area_mm2 - 100.0).abs() < 1e-9, "{layer:?}");
         assert!((layer.contour_mm - 40.0).abs() < 1e-9, "{layer:?}");
+        // Four right-angle corners; the diagonals of the side faces are no corners.
+        assert_eq!(layer.corner_turns, [0, 0, 0, 0, 4, 0, 0, 0, 0], "{layer:?}");
     }
     assert!((slices.layers[49].top_mm - 10.0).abs() < 1e-9);
     // An inside-out part has negative area.
