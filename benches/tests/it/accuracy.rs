@@ -34,8 +34,8 @@ fn the_fdm_estimate_does_not_regress() {
     let time = median(rows.iter().map(|r| r.time_error().abs()).collect());
     let filament = median(rows.iter().map(|r| r.filament_error().abs()).collect());
     assert!(
-        time <= 0.20,
-        "median time error {:.1}% (was 19.1%)",
+        time <= 0.10,
+        "median time error {:.1}% (was 9.5%)",
         time * 100.0
     );
     assert!(

@@ -15,14 +15,16 @@
 //!   at speed `v` takes `L / v + v / a` (or `2 sqrt(L / a)` when too short to reach `v`); a
 //!   perimeter loop is one run (firmware keeps its speed through the small turns of a curve),
 //!   infill lines are as long as the section is wide (`pi A / C`, Cauchy's mean chord);
+//! - each infill line ends with a move one line spacing long to the next (an anchor along the
+//!   perimeter or a short travel), which starts and stops like any run;
 //! - each perimeter loop slows at the contour's sharp corners (turns of 10 degrees or more, from
 //!   the mesh's edges) to the speed the jerk limit allows there, and speeds up again;
 //! - a layer faster than `slowdown_below_layer_time` is slowed to it, but never below
 //!   `min_print_speed`.
 //!
 //! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
-//! travel moves and retractions, the slower speed of small perimeters, gap fill, supports, the
-//! start sequence.
+//! longer travel moves, retractions and layer changes, the slower speed of small perimeters, gap
+//! fill, supports, the start sequence.
 
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
@@ -180,6 +182,30 @@ pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
             .iter()
             .map(|&(l, run, v, a)| run_time(l, run, v, a))
             .sum();
+        // Each infill line ends with a move to the next, one line spacing long (an anchor
+        // along the perimeter or a short travel), which starts and stops like any run.
+        for &(length, run, speed, acceleration, line_spacing) in &[
+            (paths[2].0, chord, paths[2].2, paths[2].3, s),
+            (
+                paths[3].0,
+                chord,
+                paths[3].2,
+                paths[3].3,
+                spacing(process.top_infill_extrusion_width_mm, h),
+            ),
+            (
+                paths[4].0,
+                chord,
+                paths[4].2,
+                paths[4].3,
+                s / density.max(1e-3),
+            ),
+        ] {
+            if length > 0.0 && run > 0.0 {
+                let lines = (length / run).max(1.0);
+                time += lines * run_time(line_spacing, line_spacing, speed, acceleration);
+            }
+        }
         // Every perimeter loop slows at the contour's sharp corners.
         for (bin, &count) in corner_turns.iter().enumerate() {
             let external = corner_time(
