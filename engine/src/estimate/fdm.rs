@@ -19,12 +19,15 @@
 //!   perimeter or a short travel), which starts and stops like any run;
 //! - each perimeter loop slows at the contour's sharp corners (turns of 10 degrees or more, from
 //!   the mesh's edges) to the speed the jerk limit allows there, and speeds up again;
+//! - every layer begins with a move up (at the z speed and acceleration) and two retractions
+//!   (the layer change, and the travel from perimeters to infill); the first layer also prints
+//!   the skirt, its contour plus a circle of the skirt's distance;
 //! - a layer faster than `slowdown_below_layer_time` is slowed to it, but never below
 //!   `min_print_speed`.
 //!
 //! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
-//! longer travel moves, retractions and layer changes, the slower speed of small perimeters, gap
-//! fill, supports, the start sequence.
+//! longer travels between islands, the slower speed of small perimeters, gap fill, supports,
+//! the start sequence.
 
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
@@ -108,6 +111,7 @@ pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
             ..
         } = *layer;
         let first = i == 0;
+        let mut volume_extra = 0.0;
         let w = if first {
             process.first_layer_extrusion_width_mm
         } else {
@@ -206,6 +210,31 @@ pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
                 time += lines * run_time(line_spacing, line_spacing, speed, acceleration);
             }
         }
+        // Moving up to this layer, with the filament retracted and pushed again; and one more
+        // retraction for the travel from the perimeters to the infill.
+        if !first {
+            time += run_time(
+                h,
+                h,
+                process.travel_speed_z_mm_s,
+                process.z_acceleration_mm_s2,
+            );
+        }
+        if process.retract_speed_mm_s > 0.0 {
+            time += 2.0 * 2.0 * process.retract_length_mm / process.retract_speed_mm_s;
+        }
+        // The skirt around the first layer, at the first layer's speed.
+        if first && process.skirts > 0 {
+            let loop_mm = contour + std::f64::consts::TAU * process.skirt_distance_mm;
+            let skirt = f64::from(process.skirts) * loop_mm;
+            time += run_time(
+                skirt,
+                loop_mm,
+                process.first_layer_speed_mm_s,
+                process.first_layer_acceleration_mm_s2,
+            );
+            volume_extra += skirt * section(w, h);
+        }
         // Every perimeter loop slows at the contour's sharp corners.
         for (bin, &count) in corner_turns.iter().enumerate() {
             let external = corner_time(
@@ -229,7 +258,7 @@ pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
                 .max(time);
         }
         total_time += time;
-        total_volume += length * section(w, h);
+        total_volume += length * section(w, h) + volume_extra;
     }
     let filament_area =
         std::f64::consts::FRAC_PI_4 * process.filament_diameter_mm * process.filament_diameter_mm;

@@ -89,6 +89,16 @@ pub struct FdmProcess {
     pub first_layer_acceleration_mm_s2: f64,
     /// The largest instant change of speed at a corner (PrusaSlicer's `machine_max_jerk_x`).
     pub jerk_mm_s: f64,
+    /// Loops of skirt around the first layer, and their distance from it.
+    pub skirts: u32,
+    pub skirt_distance_mm: f64,
+    /// Filament pulled back before a travel and at a layer change, and pushed again.
+    pub retract_length_mm: f64,
+    pub retract_speed_mm_s: f64,
+    /// The move up to the next layer (PrusaSlicer's `travel_speed_z` and
+    /// `machine_max_acceleration_z`).
+    pub travel_speed_z_mm_s: f64,
+    pub z_acceleration_mm_s2: f64,
     pub support_threshold_deg: f64,
     pub support_speed_mm_s: f64,
     pub support_spacing_mm: f64,
@@ -545,6 +555,17 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
                 p.slowdown_below_layer_time_s
             ),
         ));
+    }
+    for (name, value) in [
+        ("skirt_distance_mm", p.skirt_distance_mm),
+        ("retract_length_mm", p.retract_length_mm),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(field_error(
+                f(name),
+                format!("must be 0 or more millimetres, got {value}"),
+            ));
+        }
     }
     if !(p.support_contact_distance_mm.is_finite() && p.support_contact_distance_mm >= 0.0) {
         return Err(field_error(
