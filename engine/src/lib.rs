@@ -25,6 +25,7 @@ pub mod manufacturability;
 pub mod mesh;
 pub mod orientation;
 pub mod pricing;
+mod raycast;
 pub mod slicing;
 pub mod support;
 

@@ -96,8 +96,7 @@ pub fn analyze(mesh: &Mesh) -> Analysis {
     let topology = topology::topology(mesh.positions().len(), mesh.triangles());
     // Faces that contradict their neighbours' orientation are counted flipped, so that the
     // volume of a watertight but miswound shell is the volume of the solid it bounds.
-    let flipped =
-        (topology.miswound_edges > 0).then(|| topology::consistent_flips(mesh.triangles()));
+    let flipped = (topology.miswound_edges > 0).then(|| topology::consistent_flips(mesh));
     let mut mass = volume::mass_properties(
         mesh,
         reference,

@@ -17,6 +17,8 @@ use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
+use crate::mesh::Mesh;
+
 /// Marks a half-edge that runs from the smaller vertex to the larger. The larger vertex sits
 /// above it (`<< 33`), which fits because the triangle limit keeps vertex indices below 2^31.
 const LOW_TO_HIGH: u64 = 1 << 32;
@@ -205,20 +207,9 @@ fn union(parent: &[AtomicU32], a: u32, b: u32) {
 /// manifold edges, and a neighbour that walks the shared edge the same way as an already
 /// oriented face is flipped. Only called when some edge is miswound (rare), so it favours
 /// simplicity over memory.
-pub(crate) fn consistent_flips(triangles: &[[u32; 3]]) -> Vec<bool> {
-    use std::collections::HashMap;
-    // Undirected edge -> the half-edges on it, as (face, walks low-to-high).
-    let mut edges: HashMap<(u32, u32), Vec<(u32, bool)>> =
-        HashMap::with_capacity(triangles.len() * 3 / 2);
-    for (face, t) in triangles.iter().enumerate() {
-        for k in 0..3 {
-            let (a, b) = (t[k], t[(k + 1) % 3]);
-            edges
-                .entry((a.min(b), a.max(b)))
-                .or_default()
-                .push((face as u32, a < b));
-        }
-    }
+pub(crate) fn consistent_flips(mesh: &Mesh) -> Vec<bool> {
+    let triangles = mesh.triangles();
+    let edges = mesh.edge_users();
     let mut flipped = vec![false; triangles.len()];
     let mut visited = vec![false; triangles.len()];
     let mut queue = std::collections::VecDeque::new();
@@ -239,12 +230,14 @@ pub(crate) fn consistent_flips(triangles: &[[u32; 3]]) -> Vec<bool> {
                     continue;
                 }
                 let own = (a < b) != flipped[face as usize];
-                for &(other, low_to_high) in users {
-                    if other != face && !visited[other as usize] {
-                        visited[other as usize] = true;
+                for &(other, l) in users {
+                    if other != face as usize && !visited[other] {
+                        visited[other] = true;
+                        let o = triangles[other];
+                        let low_to_high = o[l] < o[(l + 1) % 3];
                         // Consistent neighbours walk the edge the other way.
-                        flipped[other as usize] = low_to_high == own;
-                        queue.push_back(other);
+                        flipped[other] = low_to_high == own;
+                        queue.push_back(other as u32);
                     }
                 }
             }

@@ -14,7 +14,6 @@ pub use fit::{Fit, fit};
 
 use parry3d::math::Vector;
 use parry3d::query::{Ray, RayCast};
-use parry3d::shape::TriMesh;
 use rayon::prelude::*;
 
 use crate::mesh::Mesh;
@@ -52,13 +51,7 @@ pub fn thin_walls(mesh: &Mesh, min_wall_mm: f64) -> ThinWalls {
     if mesh.triangles().is_empty() || min_wall_mm.is_nan() || min_wall_mm <= 0.0 {
         return none;
     }
-    let vertices: Vec<Vector> = mesh
-        .positions()
-        .iter()
-        .map(|p| Vector::new(p[0], p[1], p[2]))
-        .collect();
-    // A welded `Mesh` has valid indices and no collapsed faces, which is all TriMesh refuses.
-    let Ok(bvh) = TriMesh::new(vertices, mesh.triangles().to_vec()) else {
+    let Some(bvh) = crate::raycast::bvh(mesh) else {
         return none;
     };
     let max_distance = min_wall_mm as f32 - RAY_START_MM;

@@ -189,6 +189,24 @@ impl Mesh {
         )
     }
 
+    /// Every undirected edge (its two vertices, smaller first) with the faces that use it, as
+    /// `(face, k)` where the face's edge `k` runs from its corner `k` to corner `k + 1`. For the
+    /// rarer questions that need a face's neighbours; the analysis's hot path does without.
+    pub(crate) fn edge_users(&self) -> std::collections::HashMap<(u32, u32), Vec<(usize, usize)>> {
+        let mut edges: std::collections::HashMap<(u32, u32), Vec<(usize, usize)>> =
+            std::collections::HashMap::with_capacity(self.triangles.len() * 3 / 2);
+        for (face, t) in self.triangles.iter().enumerate() {
+            for k in 0..3 {
+                let (a, b) = (t[k], t[(k + 1) % 3]);
+                edges
+                    .entry((a.min(b), a.max(b)))
+                    .or_default()
+                    .push((face, k));
+            }
+        }
+        edges
+    }
+
     /// The mesh with every position moved by `map` (a rotation, say), welded again: a map
     /// can bring two positions onto the same `f32`, and such faces are dropped as any other.
     pub fn transformed(&self, map: impl Fn([f64; 3]) -> [f64; 3]) -> Result<Mesh, MeshError> {

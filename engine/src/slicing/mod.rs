@@ -271,7 +271,6 @@ struct LayerSums {
 /// horizontal normals of the two faces that share it. `None` for gentle turns, edges without
 /// exactly one neighbour, and faces that are nearly horizontal.
 fn corner_bins(mesh: &Mesh) -> Vec<[Option<u8>; 3]> {
-    use std::collections::HashMap;
     let triangles = mesh.triangles();
     let horizontal_normal = |face: usize| {
         let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
@@ -295,17 +294,7 @@ fn corner_bins(mesh: &Mesh) -> Vec<[Option<u8>; 3]> {
         .with_min_len(4096)
         .map(horizontal_normal)
         .collect();
-    let mut edges: HashMap<(u32, u32), Vec<(usize, usize)>> =
-        HashMap::with_capacity(triangles.len() * 3 / 2);
-    for (face, t) in triangles.iter().enumerate() {
-        for k in 0..3 {
-            let (a, b) = (t[k], t[(k + 1) % 3]);
-            edges
-                .entry((a.min(b), a.max(b)))
-                .or_default()
-                .push((face, k));
-        }
-    }
+    let edges = mesh.edge_users();
     let mut bins = vec![[None; 3]; triangles.len()];
     for users in edges.values() {
         let [(f, k), (g, l)] = users[..] else {

@@ -15,7 +15,6 @@
 
 use parry3d::math::Vector;
 use parry3d::query::{Ray, RayCast};
-use parry3d::shape::TriMesh;
 use rayon::prelude::*;
 
 use crate::mesh::Mesh;
@@ -84,12 +83,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
     if overhangs.is_empty() {
         return empty;
     }
-    let vertices: Vec<Vector> = mesh
-        .positions()
-        .iter()
-        .map(|p| Vector::new(p[0], p[1], p[2]))
-        .collect();
-    let Ok(bvh) = TriMesh::new(vertices, mesh.triangles().to_vec()) else {
+    let Some(bvh) = crate::raycast::bvh(mesh) else {
         return empty;
     };
     let per_face: Vec<(f64, f64, u64)> = overhangs
