@@ -69,7 +69,7 @@ enum Command {
         #[command(flatten)]
         load: LoadFlags,
     },
-    /// Benchmark every model in a folder: per-stage times (read, parse, weld, analyse),
+    /// Benchmark every model in a folder: per-stage times (read, parse, quick, weld, analyse),
     /// triangles/s and MB/s.
     Run {
         /// Folder of models (searched recursively for .stl, .obj and .3mf files)
