@@ -73,9 +73,6 @@ pub enum MeshError {
     #[error("reading the input failed: {message}")]
     Read { message: String },
 
-    #[error("unsupported: {what}")]
-    Unsupported { what: String },
-
     #[error("the {format} file contains no triangles")]
     NoTriangles { format: Format },
 }
@@ -103,7 +100,6 @@ impl MeshError {
             MeshError::Archive { .. } => "archive",
             MeshError::ThreeMf { .. } => "3mf",
             MeshError::Read { .. } => "read",
-            MeshError::Unsupported { .. } => "unsupported",
             MeshError::NoTriangles { .. } => "no_triangles",
         }
     }

@@ -35,8 +35,6 @@ pub struct Layer {
     pub area_mm2: f64,
     /// Length of all contours (outer and holes) at mid-height.
     pub contour_mm: f64,
-    /// Segments in those contours (one per face cut).
-    pub n_segments: u64,
     /// Corners of those contours by how sharply they turn: `corner_turns[k]` counts turns from
     /// `10 + 20 k` to `30 + 20 k` degrees (see [`corner_turn_deg`]); gentler turns, as along a
     /// tessellated curve, are not corners.
@@ -195,7 +193,6 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                         let layer_sums = &mut sums[layer];
                         layer_sums.area2 += p[0] * q[1] - q[0] * p[1];
                         layer_sums.contour += (q[0] - p[0]).hypot(q[1] - p[1]);
-                        layer_sums.segments += 1;
                         // The corner where this segment meets the next one, counted once.
                         if let Some(bin) = turns[face][end_edge] {
                             layer_sums.corners[bin as usize] += 1;
@@ -212,7 +209,6 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
         for (total, sum) in totals.iter_mut().zip(chunk) {
             total.area2 += sum.area2;
             total.contour += sum.contour;
-            total.segments += sum.segments;
             for (t, c) in total.corners.iter_mut().zip(sum.corners) {
                 *t += c;
             }
@@ -226,7 +222,6 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             height_mm: plan.height(index),
             area_mm2: sums.area2 / 2.0,
             contour_mm: sums.contour,
-            n_segments: sums.segments,
             corner_turns: sums.corners,
         })
         .collect();
@@ -262,7 +257,6 @@ fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2], 
 struct LayerSums {
     area2: f64,
     contour: f64,
-    segments: u64,
     corners: [u32; CORNER_BINS],
 }
 

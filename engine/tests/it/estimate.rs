@@ -1,58 +1,15 @@
 //! The FDM estimate: properties that follow from its physics.
 
 use pricing_engine::estimate::fdm::estimate;
-use pricing_engine::mesh::{Format, Mesh, Triangle};
 use pricing_engine::pricing::{FdmProcess, PriceBook, Process};
 
-use super::manufacturability::cuboid;
-use super::relative;
+use super::{gridded_box, relative};
 
 fn process() -> FdmProcess {
     let Process::Fdm(process) = PriceBook::built_in().machines["mk3s"].process else {
         panic!("mk3s is FDM")
     };
     process
-}
-
-/// The same box with every face divided into an `n` x `n` grid of triangles. Grid points are
-/// snapped to one lattice (`size * k / n`), so that faces meeting at an edge share its points
-/// exactly and the box stays watertight.
-fn gridded_box(size: [f32; 3], n: usize) -> Mesh {
-    let snap = |p: [f32; 3]| -> [f32; 3] {
-        std::array::from_fn(|i| {
-            let k = (f64::from(p[i]) * n as f64 / f64::from(size[i])).round();
-            (k * f64::from(size[i]) / n as f64) as f32
-        })
-    };
-    let mut triangles: Vec<Triangle> = Vec::new();
-    for quad in cuboid([0.0; 3], size).chunks(2) {
-        let [a, b, _] = quad[0];
-        let d = quad[1][2];
-        let at = |u: f32, v: f32| {
-            std::array::from_fn::<f32, 3, _>(|i| a[i] + u * (b[i] - a[i]) + v * (d[i] - a[i]))
-        };
-        let step = 1.0 / n as f32;
-        for i in 0..n {
-            for j in 0..n {
-                let (u, v) = (i as f32 * step, j as f32 * step);
-                let [p, q, r, t] = [
-                    at(u, v),
-                    at(u + step, v),
-                    at(u + step, v + step),
-                    at(u, v + step),
-                ]
-                .map(snap);
-                triangles.push([p, q, r]);
-                triangles.push([p, r, t]);
-            }
-        }
-    }
-    let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("box");
-    assert!(
-        pricing_engine::analyze(&mesh).watertight,
-        "the gridded box must be closed"
-    );
-    mesh
 }
 
 /// A printer follows a tessellated wall without stopping, so finer triangles must not change the

@@ -19,7 +19,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use pricing_engine::mesh::{LoadOptions, Mesh, MeshError};
+use pricing_engine::mesh::{Format, LoadOptions, Mesh, MeshError, Triangle};
 use pricing_engine::{Analysis, analyze, parse};
 
 /// The repository root.
@@ -68,4 +68,68 @@ pub fn relative(a: f64, b: f64) -> f64 {
     } else {
         (a - b).abs() / a.abs().max(b.abs())
     }
+}
+
+/// The twelve outward-facing triangles of an axis-aligned box.
+pub fn cuboid(min: [f32; 3], size: [f32; 3]) -> Vec<Triangle> {
+    let p = |x: f32, y: f32, z: f32| {
+        [
+            min[0] + x * size[0],
+            min[1] + y * size[1],
+            min[2] + z * size[2],
+        ]
+    };
+    let quads = [
+        [p(0., 0., 0.), p(0., 1., 0.), p(1., 1., 0.), p(1., 0., 0.)],
+        [p(0., 0., 1.), p(1., 0., 1.), p(1., 1., 1.), p(0., 1., 1.)],
+        [p(0., 0., 0.), p(1., 0., 0.), p(1., 0., 1.), p(0., 0., 1.)],
+        [p(0., 1., 0.), p(0., 1., 1.), p(1., 1., 1.), p(1., 1., 0.)],
+        [p(0., 0., 0.), p(0., 0., 1.), p(0., 1., 1.), p(0., 1., 0.)],
+        [p(1., 0., 0.), p(1., 1., 0.), p(1., 1., 1.), p(1., 0., 1.)],
+    ];
+    quads
+        .iter()
+        .flat_map(|q| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]])
+        .collect()
+}
+
+/// The same box with every face divided into an `n` x `n` grid of triangles. Grid points are
+/// snapped to one lattice (`size * k / n`), so that faces meeting at an edge share its points
+/// exactly and the box stays watertight.
+pub fn gridded_box(size: [f32; 3], n: usize) -> Mesh {
+    let snap = |p: [f32; 3]| -> [f32; 3] {
+        std::array::from_fn(|i| {
+            let k = (f64::from(p[i]) * n as f64 / f64::from(size[i])).round();
+            (k * f64::from(size[i]) / n as f64) as f32
+        })
+    };
+    let mut triangles: Vec<Triangle> = Vec::new();
+    for quad in cuboid([0.0; 3], size).chunks(2) {
+        let [a, b, _] = quad[0];
+        let d = quad[1][2];
+        let at = |u: f32, v: f32| {
+            std::array::from_fn::<f32, 3, _>(|i| a[i] + u * (b[i] - a[i]) + v * (d[i] - a[i]))
+        };
+        let step = 1.0 / n as f32;
+        for i in 0..n {
+            for j in 0..n {
+                let (u, v) = (i as f32 * step, j as f32 * step);
+                let [p, q, r, t] = [
+                    at(u, v),
+                    at(u + step, v),
+                    at(u + step, v + step),
+                    at(u, v + step),
+                ]
+                .map(snap);
+                triangles.push([p, q, r]);
+                triangles.push([p, r, t]);
+            }
+        }
+    }
+    let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("box");
+    assert!(
+        pricing_engine::analyze(&mesh).watertight,
+        "the gridded box must be closed"
+    );
+    mesh
 }

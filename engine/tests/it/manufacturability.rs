@@ -1,32 +1,9 @@
 //! Thin walls on parts whose wall thickness is known.
 
 use pricing_engine::manufacturability::thin_walls;
-use pricing_engine::mesh::{Format, Mesh, Triangle};
+use pricing_engine::mesh::{Format, Mesh};
 
-use super::{fixture, load};
-
-/// The twelve outward-facing triangles of an axis-aligned box.
-pub fn cuboid(min: [f32; 3], size: [f32; 3]) -> Vec<Triangle> {
-    let p = |x: f32, y: f32, z: f32| {
-        [
-            min[0] + x * size[0],
-            min[1] + y * size[1],
-            min[2] + z * size[2],
-        ]
-    };
-    let quads = [
-        [p(0., 0., 0.), p(0., 1., 0.), p(1., 1., 0.), p(1., 0., 0.)],
-        [p(0., 0., 1.), p(1., 0., 1.), p(1., 1., 1.), p(0., 1., 1.)],
-        [p(0., 0., 0.), p(1., 0., 0.), p(1., 0., 1.), p(0., 0., 1.)],
-        [p(0., 1., 0.), p(0., 1., 1.), p(1., 1., 1.), p(1., 1., 0.)],
-        [p(0., 0., 0.), p(0., 0., 1.), p(0., 1., 1.), p(0., 1., 0.)],
-        [p(1., 0., 0.), p(1., 1., 0.), p(1., 1., 1.), p(1., 0., 1.)],
-    ];
-    quads
-        .iter()
-        .flat_map(|q| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]])
-        .collect()
-}
+use super::{cuboid, fixture, load};
 
 #[test]
 fn a_thin_plate_is_found_where_it_is() {

@@ -4,8 +4,7 @@ use pricing_engine::analyze;
 use pricing_engine::mesh::{Format, Mesh};
 use pricing_engine::orientation::{Source, candidates, orient, rotation_to_down};
 
-use super::manufacturability::cuboid;
-use super::{fixture, load, relative};
+use super::{cuboid, fixture, gridded_box, load, relative};
 
 #[test]
 fn a_cube_has_six_ways_to_stand() {
@@ -116,28 +115,7 @@ fn hull_candidates_put_a_face_flat_on_the_plate() {
 /// divided into a fine grid still offers its large faces as hull candidates.
 #[test]
 fn large_meshes_still_find_their_hull_faces() {
-    let n = 40;
-    let mut triangles = Vec::new();
-    for quad in cuboid([0.0; 3], [2.0, 10.0, 20.0]).chunks(2) {
-        let [a, b, _] = quad[0];
-        let d = quad[1][2];
-        let at = |u: f32, v: f32| {
-            std::array::from_fn::<f32, 3, _>(|i| a[i] + u * (b[i] - a[i]) + v * (d[i] - a[i]))
-        };
-        for i in 0..n {
-            for j in 0..n {
-                let (u0, u1, v0, v1) = (
-                    i as f32 / n as f32,
-                    (i + 1) as f32 / n as f32,
-                    j as f32 / n as f32,
-                    (j + 1) as f32 / n as f32,
-                );
-                triangles.push([at(u0, v0), at(u1, v0), at(u1, v1)]);
-                triangles.push([at(u0, v0), at(u1, v1), at(u0, v1)]);
-            }
-        }
-    }
-    let slab = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("slab");
+    let slab = gridded_box([2.0, 10.0, 20.0], 40);
     assert!(
         slab.positions().len() > 4096,
         "{} vertices",

@@ -3,8 +3,7 @@
 use pricing_engine::mesh::{Format, Mesh, Triangle};
 use pricing_engine::support::{SupportSettings, supports};
 
-use super::manufacturability::cuboid;
-use super::{fixture, load};
+use super::{cuboid, fixture, load};
 
 fn mesh(triangles: &[Triangle]) -> Mesh {
     Mesh::from_triangles(triangles, Format::BinaryStl).expect("welds")
