@@ -5,4 +5,5 @@ pub mod accuracy;
 pub mod analyze;
 pub mod generate;
 pub mod materials;
+pub mod quote;
 pub mod run;

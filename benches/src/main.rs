@@ -7,15 +7,16 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pricing_bench::{accuracy, analyze, generate, materials, run};
+use pricing_bench::{accuracy, analyze, generate, materials, quote, run};
 use pricing_engine::mesh::{Limits, LoadOptions, Unit};
-use pricing_engine::pricing::PriceBook;
+use pricing_engine::pipeline::{Objective, OrientationMode, QuoteOptions};
+use pricing_engine::pricing::{PriceBook, Priority, QuoteRequest};
 
 #[derive(Parser)]
 #[command(
     name = "pricing-bench",
     version,
-    about = "Analyse, benchmark and generate 3D models for the pricing engine"
+    about = "Quote, analyse, benchmark and generate 3D models for the pricing engine"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,6 +51,48 @@ impl LoadFlags {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Price models: orientation search, supports, slicing-based estimate, itemised quote.
+    ///
+    /// Every candidate orientation that fits the material's machine is estimated and priced in
+    /// parallel; the best by --objective is the quote and the next ones are listed as
+    /// alternatives. A file that cannot be quoted is reported on its own line and the others
+    /// still run; the exit code is 1 when any file failed.
+    Quote {
+        /// Model files
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Material id of the price book (`pricing-bench materials` lists them)
+        #[arg(long, default_value = "pla")]
+        material: String,
+        /// Pieces
+        #[arg(long, default_value_t = 1)]
+        quantity: u32,
+        #[arg(long, default_value = "regular", value_parser = ["regular", "high"])]
+        priority: String,
+        /// Lead time id of the price book (default: its first)
+        #[arg(long)]
+        lead_time: Option<String>,
+        /// `auto` searches the orientations; `keep` prices the part as the file places it
+        #[arg(long, default_value = "auto", value_parser = ["auto", "keep"])]
+        orientation: String,
+        /// What the orientation search minimises
+        #[arg(long, default_value = "price", value_parser = ["price", "time", "support"])]
+        objective: String,
+        /// `auto`: supports where the technology needs them; `off`: none
+        #[arg(long, default_value = "auto", value_parser = ["auto", "off"])]
+        supports: String,
+        /// Next-best orientations to list
+        #[arg(long, default_value_t = 3)]
+        alternatives: usize,
+        /// A price book in TOML (default: the built-in one)
+        #[arg(long)]
+        price_book: Option<PathBuf>,
+        /// One JSON object per line per file, for scripts
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        load: LoadFlags,
+    },
     /// Measure models exactly: volume, area, bounding box, shells, watertightness, defects.
     ///
     /// The format is detected from the content (binary or ASCII STL, OBJ, 3MF). A file that
@@ -147,8 +190,84 @@ fn main() -> ExitCode {
     }
 }
 
+fn load_book(path: Option<&std::path::Path>) -> anyhow::Result<PriceBook> {
+    Ok(match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            PriceBook::from_toml(&text).with_context(|| format!("{} is refused", path.display()))?
+        }
+        None => PriceBook::built_in(),
+    })
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Quote {
+            files,
+            material,
+            quantity,
+            priority,
+            lead_time,
+            orientation,
+            objective,
+            supports,
+            alternatives,
+            price_book,
+            json,
+            load,
+        } => {
+            let load = load.options()?;
+            let book = load_book(price_book.as_deref())?;
+            let objective = match objective.as_str() {
+                "time" => Objective::Time,
+                "support" => Objective::Support,
+                _ => Objective::Price,
+            };
+            let options = QuoteOptions {
+                request: QuoteRequest {
+                    material,
+                    quantity,
+                    priority: if priority == "high" {
+                        Priority::High
+                    } else {
+                        Priority::Regular
+                    },
+                    lead_time,
+                },
+                orientation: if orientation == "keep" {
+                    OrientationMode::Keep
+                } else {
+                    OrientationMode::Auto(objective)
+                },
+                supports: supports == "auto",
+                alternatives,
+            };
+            let mut stdout = std::io::stdout().lock();
+            let mut failed = false;
+            for path in &files {
+                let name = path.display().to_string();
+                match (quote::quote_file(path, &load, &options, &book), json) {
+                    (Ok(q), true) => {
+                        writeln!(stdout, "{}", quote::quote_json(&name, &q, &options))?
+                    }
+                    (Ok(q), false) => write!(stdout, "{}", quote::quote_text(&name, &q, &book))?,
+                    (Err(err), true) => {
+                        failed = true;
+                        writeln!(stdout, "{}", quote::error_json(&name, &err))?;
+                    }
+                    (Err(err), false) => {
+                        failed = true;
+                        writeln!(stdout, "{name}\n  error         {err}")?;
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Analyze {
             files,
             json,
@@ -227,15 +346,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Materials { price_book, json } => {
-            let book = match price_book {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read {}", path.display()))?;
-                    PriceBook::from_toml(&text)
-                        .with_context(|| format!("{} is refused", path.display()))?
-                }
-                None => PriceBook::built_in(),
-            };
+            let book = load_book(price_book.as_deref())?;
             print!("{}", materials::listing(&book, json));
             Ok(ExitCode::SUCCESS)
         }

@@ -4,7 +4,7 @@ use pricing_engine::pricing::PriceBook;
 use serde_json::json;
 
 /// Formats an amount in minor units with the book's decimals (`2500` cents -> `25.00`).
-fn money(book: &PriceBook, minor: i64) -> String {
+pub fn money(book: &PriceBook, minor: i64) -> String {
     let scale = 10i64.pow(book.minor_units);
     if book.minor_units == 0 {
         return format!("{minor} {}", book.currency);
@@ -33,7 +33,7 @@ pub fn listing(book: &PriceBook, json_lines: bool) -> String {
     }
     for material in book.materials.values() {
         let machine = &book.machines[&material.machine];
-        let technology = format!("{:?}", machine.process.technology()).to_lowercase();
+        let technology = machine.process.technology().name();
         if json_lines {
             let line = json!({
                 "id": material.id, "name": material.name, "technology": technology, "machine": material.machine,

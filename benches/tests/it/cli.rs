@@ -206,3 +206,114 @@ fn materials_lists_the_price_book() {
         "{stderr}"
     );
 }
+
+#[test]
+fn quote_json_keeps_the_contract() {
+    let (code, stdout, stderr) = pricing_bench(&[
+        "quote",
+        "--json",
+        "--material",
+        "pla",
+        "--quantity",
+        "10",
+        "--priority",
+        "high",
+        "fixtures/models/cube_10mm.stl",
+        "fixtures/models/no_such_file.stl",
+        "fixtures/models/torus_r20_r5.stl",
+    ]);
+    assert_eq!(code, 1, "a failed file makes the exit code 1: {stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 3, "one line per file: {stdout}");
+    for quote in [&lines[0], &lines[2]] {
+        for key in [
+            "file",
+            "technology",
+            "material",
+            "orientation",
+            "support_volume_mm3",
+            "print_time_s",
+            "material_g",
+            "lines",
+            "unit_price_minor",
+            "total_minor",
+            "currency",
+            "price_book_version",
+            "layers",
+            "filament_mm",
+            "warnings",
+            "alternatives",
+        ] {
+            assert!(quote.get(key).is_some(), "{key} missing: {quote}");
+        }
+        assert_eq!(quote["technology"], "fdm");
+        assert_eq!(quote["material"], "pla");
+        assert_eq!(quote["priority"], "high");
+        let lines = quote["lines"].as_array().expect("lines");
+        assert!(lines.iter().any(|l| l["kind"] == "priority_surcharge"));
+        assert!(lines.iter().any(|l| l["kind"] == "quantity_discount"));
+        let unit: i64 = lines
+            .iter()
+            .map(|l| l["amount_minor"].as_i64().expect("int"))
+            .sum();
+        assert_eq!(unit, quote["unit_price_minor"].as_i64().expect("int"));
+        assert_eq!(quote["total_minor"].as_i64(), Some(unit * 10));
+        assert_eq!(quote["alternatives"].as_array().map(Vec::len), Some(3));
+    }
+    // The 10 mm cube at 0.2 mm layers.
+    assert_eq!(lines[0]["layers"], 50);
+    assert_eq!(lines[1]["error"]["kind"], "io");
+
+    // The same again gives the same quote id.
+    let (_, again, _) = pricing_bench(&[
+        "quote",
+        "--json",
+        "--quantity",
+        "10",
+        "--priority",
+        "high",
+        "fixtures/models/cube_10mm.stl",
+    ]);
+    assert_eq!(json_lines(&again)[0]["quote_id"], lines[0]["quote_id"]);
+}
+
+#[test]
+fn quote_refuses_unknown_materials_and_prints_a_table() {
+    let (code, stdout, _) = pricing_bench(&[
+        "quote",
+        "--json",
+        "--material",
+        "unobtainium",
+        "fixtures/models/cube_10mm.stl",
+    ]);
+    assert_eq!(code, 1);
+    let line = &json_lines(&stdout)[0];
+    assert_eq!(line["error"]["kind"], "unknown_material");
+    assert!(
+        line["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pla")
+    );
+
+    let (code, stdout, _) = pricing_bench(&[
+        "quote",
+        "--orientation",
+        "keep",
+        "--supports",
+        "off",
+        "--material",
+        "standard_resin",
+        "fixtures/models/uv_sphere_r10.stl",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    for expected in [
+        "sla on form3",
+        "unit price",
+        "total",
+        "EUR",
+        "standing on file",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+}

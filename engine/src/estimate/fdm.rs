@@ -25,13 +25,22 @@
 //! - a layer faster than `slowdown_below_layer_time` is slowed to it, but never below
 //!   `min_print_speed`.
 //!
+//! Supports (when asked for, from [`crate::support`]): the space under the overhangs is filled
+//! with lines `support_spacing` apart (plus the flow's own spacing), and the contact area gets
+//! `support_interface_layers` dense layers (lines `support_interface_spacing` apart) at the
+//! interface speed; the lines run as long as the contact area is wide, and every layer that
+//! holds supports costs a travel with a retraction to reach them.
+//!
 //! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
-//! longer travels between islands, the slower speed of small perimeters, gap fill, supports,
-//! the start sequence.
+//! longer travels between islands, the slower speed of small perimeters, gap fill, the start
+//! sequence; for supports, how PrusaSlicer grows each support region (closing radius, grid
+//! snapping, XY spacing), which makes its supports of small overhangs several times heavier
+//! than the space under them.
 
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
 use crate::slicing::{Layer, LayerPlan, corner_turn_deg, slice};
+use crate::support::Supports;
 
 /// The FDM estimate of one piece.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +49,9 @@ pub struct FdmEstimate {
     pub print_time_s: f64,
     pub filament_mm: f64,
     pub filament_mm3: f64,
+    /// The part of `filament_mm3` and of `print_time_s` that prints supports.
+    pub support_mm3: f64,
+    pub support_time_s: f64,
 }
 
 /// Time to run `length` mm in straight runs of `run` mm at `speed` mm/s, accelerating at
@@ -71,15 +83,66 @@ fn corner_time(turn_deg: f64, speed: f64, acceleration: f64, jerk: f64) -> f64 {
     }
 }
 
-/// Estimates printing `mesh` as it stands with `process`. `None` when the process's heights are
-/// not valid (a validated price book never has such).
-pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
+fn spacing(w: f64, h: f64) -> f64 {
+    w - h * (1.0 - std::f64::consts::FRAC_PI_4)
+}
+
+fn section(w: f64, h: f64) -> f64 {
+    (w - h) * h + std::f64::consts::FRAC_PI_4 * h * h
+}
+
+/// The filament volume and the time to print `supports`.
+fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
+    if supports.volume_mm3 <= 0.0 && supports.contact_area_mm2 <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let h = process.layer_height_mm;
+    let w = process.support_extrusion_width_mm;
+    let body_pitch = process.support_spacing_mm + spacing(w, h);
+    let interface_pitch = process.support_interface_spacing_mm + spacing(w, h);
+    let body_length = supports.volume_mm3 / (h * body_pitch);
+    let interface_length =
+        supports.contact_area_mm2 * f64::from(process.support_interface_layers) / interface_pitch;
+    let run = supports
+        .contact_area_mm2
+        .sqrt()
+        .max(process.support_spacing_mm);
+    let speed = process.support_speed_mm_s.min(process.max_print_speed_mm_s);
+    let interface_speed = speed * process.support_interface_speed_percent / 100.0;
+    let acceleration = process.default_acceleration_mm_s2;
+    let lines = |length: f64, pitch: f64, speed: f64| {
+        run_time(length, run, speed, acceleration)
+            + (length / run).ceil() * run_time(pitch, pitch, speed, acceleration)
+    };
+    // Layers holding supports: the mean column height over the layer height.
+    let support_layers = if supports.contact_area_mm2 > 0.0 {
+        (supports.volume_mm3 / supports.contact_area_mm2 / h).ceil()
+    } else {
+        0.0
+    };
+    let retractions = if process.retract_speed_mm_s > 0.0 {
+        support_layers * 2.0 * process.retract_length_mm / process.retract_speed_mm_s
+    } else {
+        0.0
+    };
+    let volume = (body_length + interface_length) * section(w, h);
+    let time = lines(body_length, body_pitch, speed)
+        + lines(interface_length, interface_pitch, interface_speed)
+        + retractions;
+    (volume, time)
+}
+
+/// Estimates printing `mesh` as it stands with `process`, with `supports` when given. `None`
+/// when the process's heights are not valid (a validated price book never has such).
+pub fn estimate(
+    mesh: &Mesh,
+    process: &FdmProcess,
+    supports: Option<&Supports>,
+) -> Option<FdmEstimate> {
     let plan = LayerPlan::new(process.first_layer_height_mm, process.layer_height_mm).ok()?;
     let slices = slice(mesh, &plan);
     let layers = &slices.layers;
     let density = process.fill_density_percent / 100.0;
-    let spacing = |w: f64, h: f64| w - h * (1.0 - std::f64::consts::FRAC_PI_4);
-    let section = |w: f64, h: f64| (w - h) * h + std::f64::consts::FRAC_PI_4 * h * h;
     // The area inside the perimeters of each layer (an inside-out part counts as material).
     let inner: Vec<f64> = layers
         .iter()
@@ -260,6 +323,11 @@ pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
         total_time += time;
         total_volume += length * section(w, h) + volume_extra;
     }
+    let (support_mm3, support_time_s) = supports
+        .map(|supports| support_extrusion(supports, process))
+        .unwrap_or((0.0, 0.0));
+    total_time += support_time_s;
+    total_volume += support_mm3;
     let filament_area =
         std::f64::consts::FRAC_PI_4 * process.filament_diameter_mm * process.filament_diameter_mm;
     Some(FdmEstimate {
@@ -267,5 +335,7 @@ pub fn estimate(mesh: &Mesh, process: &FdmProcess) -> Option<FdmEstimate> {
         print_time_s: total_time,
         filament_mm: total_volume / filament_area,
         filament_mm3: total_volume,
+        support_mm3,
+        support_time_s,
     })
 }

@@ -27,7 +27,7 @@ pub enum Fit {
 }
 
 /// Where `points` fit `build_volume_mm` when turned about z, the smallest turn first.
-fn turn_that_fits(points: &[[f64; 3]], build_volume_mm: [f64; 3]) -> Option<f64> {
+pub(crate) fn turn_that_fits(points: &[[f64; 3]], build_volume_mm: [f64; 3]) -> Option<f64> {
     let extent = |values: &mut dyn Iterator<Item = f64>| {
         let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
             (l.min(v), h.max(v))

@@ -8,7 +8,7 @@
 //! a hair behind the face (`RAY_START_MM`) so that a face never meets itself. On an open surface
 //! a ray may escape, and that face is not reported.
 
-mod fit;
+pub(crate) mod fit;
 
 pub use fit::{Fit, fit};
 

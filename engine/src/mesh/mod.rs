@@ -223,6 +223,15 @@ impl Mesh {
         Ok(mesh)
     }
 
+    /// The mesh with every face's winding reversed: an inside-out part turned right side out.
+    pub fn flipped(&self) -> Mesh {
+        let mut mesh = self.clone();
+        for triangle in &mut mesh.triangles {
+            triangle.swap(1, 2);
+        }
+        mesh
+    }
+
     fn from_welder(
         welder: Welder,
         format: Format,

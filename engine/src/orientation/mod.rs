@@ -27,6 +27,17 @@ pub enum Source {
     Axis,
 }
 
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::File => "file",
+            Source::HullFace => "hull_face",
+            Source::FaceNormal => "face_normal",
+            Source::Axis => "axis",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {
     /// Unit direction in the model's frame that will point down (-z).

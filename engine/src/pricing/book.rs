@@ -55,6 +55,16 @@ pub enum Technology {
     Sls,
 }
 
+impl Technology {
+    pub fn name(self) -> &'static str {
+        match self {
+            Technology::Fdm => "fdm",
+            Technology::Sla => "sla",
+            Technology::Sls => "sls",
+        }
+    }
+}
+
 /// A fused-filament process: PrusaSlicer's parameters of the same names.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +114,11 @@ pub struct FdmProcess {
     pub support_spacing_mm: f64,
     pub support_interface_layers: u32,
     pub support_contact_distance_mm: f64,
+    pub support_extrusion_width_mm: f64,
+    /// The gap between the lines of the interface layers under the part.
+    pub support_interface_spacing_mm: f64,
+    /// The interface's speed as a share of `support_speed_mm_s`.
+    pub support_interface_speed_percent: f64,
 }
 
 /// A resin (SLA / DLP) process: every layer is exposed, then the vat tilts to peel it (slowly
@@ -118,8 +133,9 @@ pub struct SlaProcess {
     pub tilt_fast_s: f64,
     pub tilt_slow_s: f64,
     pub slow_tilt_above_area_mm2: f64,
-    /// Resin used by supports, as a share of the part's volume.
-    pub support_volume_percent: f64,
+    /// The share of the space under overhangs (down to the plate or the part below) that the
+    /// support pillars fill.
+    pub support_fill_percent: f64,
 }
 
 /// A powder-bed process (SLS / MJF): time goes with the height of the build, shared among the
@@ -131,7 +147,7 @@ pub struct SlsProcess {
     pub layer_time_s: f64,
     /// The share of the chamber that parts fill in a typical build.
     pub packing_fraction_percent: f64,
-    /// Fresh powder added per build, as a share of the powder the parts displace.
+    /// Fresh powder mixed in per build, as a share of the parts' volume.
     pub powder_refresh_percent: f64,
     pub warmup_s: f64,
     pub cooldown_s: f64,
@@ -544,6 +560,7 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
         ),
         ("support_speed_mm_s", p.support_speed_mm_s),
         ("support_spacing_mm", p.support_spacing_mm),
+        ("support_extrusion_width_mm", p.support_extrusion_width_mm),
     ] {
         positive(&f(name), value)?;
     }
@@ -559,6 +576,10 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
     for (name, value) in [
         ("skirt_distance_mm", p.skirt_distance_mm),
         ("retract_length_mm", p.retract_length_mm),
+        (
+            "support_interface_spacing_mm",
+            p.support_interface_spacing_mm,
+        ),
     ] {
         if !(value.is_finite() && value >= 0.0) {
             return Err(field_error(
@@ -574,6 +595,17 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
         ));
     }
     percent(&f("fill_density_percent"), p.fill_density_percent, 100.0)?;
+    percent(
+        &f("support_interface_speed_percent"),
+        p.support_interface_speed_percent,
+        100.0,
+    )?;
+    if p.support_interface_speed_percent == 0.0 {
+        return Err(field_error(
+            f("support_interface_speed_percent"),
+            "must be above 0",
+        ));
+    }
     if !(p.support_threshold_deg.is_finite() && (0.0..=90.0).contains(&p.support_threshold_deg)) {
         return Err(field_error(
             f("support_threshold_deg"),
@@ -616,11 +648,7 @@ fn validate_sla(section: &str, p: SlaProcess) -> Result<SlaProcess, PriceBookErr
     ] {
         positive(&f(name), value)?;
     }
-    percent(
-        &f("support_volume_percent"),
-        p.support_volume_percent,
-        1000.0,
-    )?;
+    percent(&f("support_fill_percent"), p.support_fill_percent, 100.0)?;
     Ok(p)
 }
 

@@ -13,7 +13,7 @@
 use super::book::{PriceBook, Rounding};
 
 /// What one piece uses, from the estimate.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Usage {
     pub material_g: f64,
     pub support_g: f64,
@@ -24,6 +24,15 @@ pub struct Usage {
 pub enum Priority {
     Regular,
     High,
+}
+
+impl Priority {
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Regular => "regular",
+            Priority::High => "high",
+        }
+    }
 }
 
 /// What the customer asks for.
@@ -100,12 +109,13 @@ fn whole(what: &'static str, value: f64, per_unit: f64) -> Result<i128, PricingE
 
 const BP: i128 = 10_000;
 
-/// Prices `usage` for `request`; `model_bytes` only feeds the quote id.
+/// Prices `usage` for `request`; `identity` (the model's bytes, or a [`digest`] of them and of
+/// how the piece was estimated) only feeds the quote id.
 pub fn quote(
     usage: &Usage,
     request: &QuoteRequest,
     book: &PriceBook,
-    model_bytes: &[u8],
+    identity: &[u8],
 ) -> Result<Quote, PricingError> {
     let material =
         book.material(&request.material)
@@ -221,7 +231,7 @@ pub fn quote(
         unit_price_minor = book.minimum_price_minor;
     }
     Ok(Quote {
-        id: quote_id(model_bytes, request, book),
+        id: quote_id(identity, request, book),
         currency: book.currency.clone(),
         price_book_version: book.version.clone(),
         material: material.id.clone(),
@@ -241,25 +251,32 @@ fn bp_text(bp: u32) -> String {
     }
 }
 
-/// FNV-1a over the model's bytes, the request, the engine version and the price book version,
-/// fields separated so that no two inputs run together. A stable identifier, not a secret.
-fn quote_id(model_bytes: &[u8], request: &QuoteRequest, book: &PriceBook) -> String {
+/// FNV-1a over `parts`, each preceded by its length so that no two run together. A stable
+/// identifier, not a secret.
+pub fn digest(parts: &[&[u8]]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for chunk in [&(bytes.len() as u64).to_le_bytes()[..], bytes] {
+    for part in parts {
+        for chunk in [&(part.len() as u64).to_le_bytes()[..], part] {
             for &byte in chunk {
                 hash ^= u64::from(byte);
                 hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
             }
         }
-    };
-    feed(model_bytes);
-    feed(request.material.as_bytes());
-    feed(&request.quantity.to_le_bytes());
-    feed(&[u8::from(request.priority == Priority::High)]);
-    feed(request.lead_time.as_deref().unwrap_or("").as_bytes());
-    feed(crate::VERSION.as_bytes());
-    feed(book.version.as_bytes());
+    }
+    hash
+}
+
+/// The digest of the identity, the request, the engine version and the price book version.
+fn quote_id(identity: &[u8], request: &QuoteRequest, book: &PriceBook) -> String {
+    let hash = digest(&[
+        identity,
+        request.material.as_bytes(),
+        &request.quantity.to_le_bytes(),
+        &[u8::from(request.priority == Priority::High)],
+        request.lead_time.as_deref().unwrap_or("").as_bytes(),
+        crate::VERSION.as_bytes(),
+        book.version.as_bytes(),
+    ]);
     format!("q-{hash:016x}")
 }
 

@@ -9,6 +9,9 @@
 //! support volume. The contact area is the projected area of the overhanging faces that are not
 //! resting on the plate.
 //!
+//! A ray whose first hit is a face that also looks down started inside the solid (shells that
+//! overlap, as in many multi-body exports): that column is material, not support.
+//!
 //! Grid points on an edge shared by two faces belong to exactly one of them (the top-left rule
 //! of rasterisers), so no column is counted twice. What fraction of this volume a slicer fills,
 //! and with which pattern, belongs to the print estimate, not here.
@@ -97,10 +100,15 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
                 let origin = Vector::new(x as f32, y as f32, (z - EPSILON_MM) as f32);
                 let to_plate = z - plate;
                 let down = Ray::new(origin, Vector::new(0.0, 0.0, -1.0));
-                let reach = (to_plate - EPSILON_MM) as f32;
-                let height = bvh
-                    .cast_local_ray(&down, reach, false)
-                    .map_or(to_plate, |hit| f64::from(hit) + EPSILON_MM);
+                // A little past the plate, to see the bottom of a part the point may be in.
+                let reach = (to_plate + EPSILON_MM) as f32;
+                let height = match bvh.cast_local_ray_and_get_normal(&down, reach, false) {
+                    None => to_plate,
+                    // The first face below faces down too: the point is inside another part
+                    // of the solid (overlapping shells), which holds it up.
+                    Some(hit) if face_points_down(mesh, hit.subshape as usize) => 0.0,
+                    Some(hit) => (f64::from(hit.time_of_impact) + EPSILON_MM).min(to_plate),
+                };
                 volume += grid * grid * height.max(0.0);
                 columns += 1;
             }
@@ -117,6 +125,14 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         result.n_columns += columns;
     }
     result
+}
+
+fn face_points_down(mesh: &Mesh, face: usize) -> bool {
+    if face >= mesh.triangles().len() {
+        return false;
+    }
+    let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
+    normal(a, b, c)[2] < 0.0
 }
 
 fn normal(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> [f64; 3] {

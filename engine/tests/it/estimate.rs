@@ -16,8 +16,8 @@ fn process() -> FdmProcess {
 /// estimate (a model that stopped at every facet made the subdivided gear 4x slower).
 #[test]
 fn the_estimate_does_not_depend_on_tessellation() {
-    let coarse = estimate(&gridded_box([20.0, 15.0, 10.0], 1), &process()).expect("estimate");
-    let fine = estimate(&gridded_box([20.0, 15.0, 10.0], 20), &process()).expect("estimate");
+    let coarse = estimate(&gridded_box([20.0, 15.0, 10.0], 1), &process(), None).expect("estimate");
+    let fine = estimate(&gridded_box([20.0, 15.0, 10.0], 20), &process(), None).expect("estimate");
     assert_eq!(coarse.layers, 50);
     assert!(
         relative(coarse.print_time_s, fine.print_time_s) < 1e-6,
@@ -32,13 +32,14 @@ fn the_estimate_does_not_depend_on_tessellation() {
 #[test]
 fn denser_infill_uses_more_filament() {
     let part = gridded_box([30.0, 30.0, 20.0], 1);
-    let sparse = estimate(&part, &process()).expect("estimate");
+    let sparse = estimate(&part, &process(), None).expect("estimate");
     let dense = estimate(
         &part,
         &FdmProcess {
             fill_density_percent: 40.0,
             ..process()
         },
+        None,
     )
     .expect("estimate");
     assert!(
@@ -54,13 +55,14 @@ fn denser_infill_uses_more_filament() {
 #[test]
 fn small_layers_are_slowed_for_cooling() {
     let part = gridded_box([8.0, 8.0, 5.0], 1);
-    let cooled = estimate(&part, &process()).expect("estimate");
+    let cooled = estimate(&part, &process(), None).expect("estimate");
     let uncooled = estimate(
         &part,
         &FdmProcess {
             slowdown_below_layer_time_s: 0.0,
             ..process()
         },
+        None,
     )
     .expect("estimate");
     // Slowing only ever lengthens a layer; and every one of the 25 layers lays at least its two

@@ -9,6 +9,7 @@ mod formats;
 mod manufacturability;
 mod oracles;
 mod orientation;
+mod pipeline;
 mod price_book;
 mod properties;
 mod quote;
@@ -68,6 +69,22 @@ pub fn relative(a: f64, b: f64) -> f64 {
     } else {
         (a - b).abs() / a.abs().max(b.abs())
     }
+}
+
+/// Triangles as a binary STL file (normals left zero, as many exporters do).
+pub fn stl_bytes(triangles: &[Triangle]) -> Vec<u8> {
+    let mut out = vec![0u8; 80];
+    out.extend_from_slice(&(triangles.len() as u32).to_le_bytes());
+    for triangle in triangles {
+        out.extend_from_slice(&[0u8; 12]);
+        for corner in triangle {
+            for value in corner {
+                out.extend_from_slice(&value.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&[0u8; 2]);
+    }
+    out
 }
 
 /// The twelve outward-facing triangles of an axis-aligned box.

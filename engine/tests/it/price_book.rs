@@ -116,6 +116,18 @@ fn the_built_in_fdm_process_is_the_reference_profile() {
             fdm.support_contact_distance_mm,
         ),
         (
+            "support_material_extrusion_width",
+            fdm.support_extrusion_width_mm,
+        ),
+        (
+            "support_material_interface_spacing",
+            fdm.support_interface_spacing_mm,
+        ),
+        (
+            "support_material_interface_speed",
+            fdm.support_interface_speed_percent,
+        ),
+        (
             "filament_density",
             PriceBook::built_in().materials["pla"].density_g_cm3,
         ),
