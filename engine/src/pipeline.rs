@@ -169,14 +169,26 @@ pub fn quote_model(
             ),
         });
     }
-    let candidates = match options.orientation {
-        OrientationMode::Keep => vec![Candidate {
-            down: [0.0, 0.0, -1.0],
-            source: Source::File,
-        }],
-        OrientationMode::Auto(_) => orientation::candidates(&mesh),
-    };
-    let hull: Vec<[f64; 3]> = orientation::hull_point_indices(&mesh)
+    // The BVH (for supports and thin walls) and the edge map (for slicing) are built once and
+    // shared by every orientation; built beside the candidate search, not in a candidate's
+    // way while the other threads wait for it.
+    let ((candidates, hull), ()) = rayon::join(
+        || match options.orientation {
+            OrientationMode::Keep => (
+                vec![Candidate {
+                    down: [0.0, 0.0, -1.0],
+                    source: Source::File,
+                }],
+                orientation::hull_point_indices(&mesh),
+            ),
+            OrientationMode::Auto(_) => orientation::candidates_and_hull(&mesh),
+        },
+        || {
+            crate::raycast::Caster::new(&mesh);
+            mesh.neighbours();
+        },
+    );
+    let hull: Vec<[f64; 3]> = hull
         .into_iter()
         .map(|idx| mesh.positions()[idx].map(f64::from))
         .collect();
@@ -193,7 +205,7 @@ pub fn quote_model(
             if turn_that_fits(&turned, machine.build_volume_mm).is_none() {
                 return Ok(None);
             }
-            let oriented = orientation::orient(&mesh, candidate)?;
+            let oriented = orientation::orient(&mesh, candidate);
             let estimate = estimate(&oriented, volume, machine, material, options.supports)
                 .ok_or_else(|| QuoteError::Refused {
                     kind: "invalid_process",

@@ -1,18 +1,86 @@
 //! Rays against the mesh: parry3d's BVH of a [`Mesh`], shared by the thin-wall check and the
 //! supports.
+//!
+//! A BVH is built once per model: a mesh turned by [`Mesh::rotated`] (each orientation the
+//! quote tries) shares its source's BVH, and its rays are turned back into the frame the BVH
+//! was built in. A rotation keeps distances, so the time of impact is the same in both frames.
+
+use std::sync::{Arc, OnceLock};
 
 use parry3d::math::Vector;
+use parry3d::query::{Ray, RayCast};
 use parry3d::shape::TriMesh;
 
 use crate::mesh::Mesh;
 
-/// The BVH of `mesh`. A welded `Mesh` has valid indices and no collapsed faces, all that
-/// `TriMesh` refuses; `None` only for an empty mesh.
-pub(crate) fn bvh(mesh: &Mesh) -> Option<TriMesh> {
-    let vertices: Vec<Vector> = mesh
-        .positions()
-        .iter()
-        .map(|p| Vector::new(p[0], p[1], p[2]))
-        .collect();
-    TriMesh::new(vertices, mesh.triangles().to_vec()).ok()
+/// The BVH a mesh and its rotations share, built on first use.
+#[derive(Clone, Default)]
+pub(crate) struct SharedBvh(Arc<OnceLock<Option<TriMesh>>>);
+
+impl std::fmt::Debug for SharedBvh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if self.0.get().is_some() {
+            "built"
+        } else {
+            "not built"
+        };
+        write!(f, "SharedBvh({state})")
+    }
+}
+
+/// Casts rays at a mesh, in the mesh's own coordinates.
+pub(crate) struct Caster<'a> {
+    bvh: &'a TriMesh,
+    /// From the mesh's coordinates to the BVH's.
+    to_bvh: [[f32; 3]; 3],
+}
+
+/// A ray's first hit: how far along the ray, and which face.
+pub(crate) struct Hit {
+    pub distance: f32,
+    pub face: usize,
+}
+
+impl Caster<'_> {
+    /// The BVH of `mesh`; `None` only for an empty mesh (a welded `Mesh` has valid indices and
+    /// no collapsed faces, all that `TriMesh` refuses).
+    pub(crate) fn new(mesh: &Mesh) -> Option<Caster<'_>> {
+        let (shared, to_bvh) = mesh.bvh_frame();
+        let bvh = shared
+            .0
+            .get_or_init(|| {
+                // Built in the frame of the mesh that asks first: its positions turned by
+                // `to_bvh`, which every sharer's `to_bvh` maps to.
+                let vertices: Vec<Vector> =
+                    mesh.positions().iter().map(|p| turn(&to_bvh, p)).collect();
+                TriMesh::new(vertices, mesh.triangles().to_vec()).ok()
+            })
+            .as_ref()?;
+        Some(Caster { bvh, to_bvh })
+    }
+
+    /// The first face the ray from `origin` along the unit `direction` hits within
+    /// `max_distance`.
+    pub(crate) fn cast(
+        &self,
+        origin: [f32; 3],
+        direction: [f32; 3],
+        max_distance: f32,
+    ) -> Option<Hit> {
+        let ray = Ray::new(turn(&self.to_bvh, &origin), turn(&self.to_bvh, &direction));
+        self.bvh
+            .cast_local_ray_and_get_normal(&ray, max_distance, false)
+            .map(|hit| Hit {
+                distance: hit.time_of_impact,
+                face: hit.subshape as usize,
+            })
+    }
+}
+
+fn turn(r: &[[f32; 3]; 3], p: &[f32; 3]) -> Vector {
+    Vector::new(
+        r[0][0] * p[0] + r[0][1] * p[1] + r[0][2] * p[2],
+        r[1][0] * p[0] + r[1][1] * p[1] + r[1][2] * p[2],
+        r[2][0] * p[0] + r[2][1] * p[1] + r[2][2] * p[2],
+    )
 }

@@ -13,7 +13,6 @@ pub(crate) mod fit;
 pub use fit::{Fit, fit};
 
 use parry3d::math::Vector;
-use parry3d::query::{Ray, RayCast};
 use rayon::prelude::*;
 
 use crate::mesh::Mesh;
@@ -51,7 +50,7 @@ pub fn thin_walls(mesh: &Mesh, min_wall_mm: f64) -> ThinWalls {
     if mesh.triangles().is_empty() || min_wall_mm.is_nan() || min_wall_mm <= 0.0 {
         return none;
     }
-    let Some(bvh) = crate::raycast::bvh(mesh) else {
+    let Some(caster) = crate::raycast::Caster::new(mesh) else {
         return none;
     };
     let max_distance = min_wall_mm as f32 - RAY_START_MM;
@@ -67,9 +66,9 @@ pub fn thin_walls(mesh: &Mesh, min_wall_mm: f64) -> ThinWalls {
             }
             let inward = -cross / length;
             let centroid = (a + b + c) / 3.0;
-            let ray = Ray::new(centroid + inward * RAY_START_MM, inward);
-            let distance = bvh.cast_local_ray(&ray, max_distance, false)?;
-            let thickness = f64::from(distance + RAY_START_MM);
+            let start = centroid + inward * RAY_START_MM;
+            let hit = caster.cast(start.into(), inward.into(), max_distance)?;
+            let thickness = f64::from(hit.distance + RAY_START_MM);
             Some((face, thickness, f64::from(length) / 2.0, centroid))
         })
         .collect::<Vec<_>>();

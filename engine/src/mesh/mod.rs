@@ -21,6 +21,11 @@ mod weld;
 
 use std::fmt;
 use std::io::Read;
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+
+use crate::raycast::SharedBvh;
 
 pub use error::MeshError;
 pub use threemf::MAX_COMPRESSION_RATIO;
@@ -161,7 +166,20 @@ pub struct Mesh {
     unit_note: UnitNote,
     triangles_in_file: u64,
     collapsed_triangles: u64,
+    /// Built on first use, shared with the mesh's rotations (same triangles).
+    caches: Caches,
 }
+
+/// What is derived from a mesh's triangles once and shared by its rotations.
+#[derive(Debug, Clone, Default)]
+struct Caches {
+    bvh: SharedBvh,
+    /// From this mesh's coordinates to the frame `bvh` is built in.
+    to_bvh: Option<[[f64; 3]; 3]>,
+    neighbours: Arc<OnceLock<Vec<[u32; 3]>>>,
+}
+
+const IDENTITY: [[f64; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
 /// Where the millimetre scale of a mesh came from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -229,7 +247,76 @@ impl Mesh {
         for triangle in &mut mesh.triangles {
             triangle.swap(1, 2);
         }
+        mesh.caches = Caches::default();
         mesh
+    }
+
+    /// The mesh turned by the rotation `r` (row-major, orthonormal) without welding again: the
+    /// same vertices and triangles, so it shares this mesh's BVH and edge map. A rotation can
+    /// move two positions that differ by an `f32` ulp onto one value; the estimates, which are
+    /// all that use rotated meshes, do not see such a difference. ([`Mesh::transformed`] welds
+    /// again, for any map.)
+    pub fn rotated(&self, r: [[f64; 3]; 3]) -> Mesh {
+        let positions = self
+            .positions
+            .iter()
+            .map(|p| {
+                let p = p.map(f64::from);
+                std::array::from_fn(|i| (r[i][0] * p[0] + r[i][1] * p[1] + r[i][2] * p[2]) as f32)
+            })
+            .collect();
+        // New coordinates q = r p, so p = r^T q, and the BVH's frame is to_bvh(p).
+        let to_bvh = self.caches.to_bvh.unwrap_or(IDENTITY);
+        let composed = std::array::from_fn(|i| {
+            std::array::from_fn(|j| (0..3).map(|m| to_bvh[i][m] * r[j][m]).sum())
+        });
+        Mesh {
+            positions,
+            triangles: self.triangles.clone(),
+            caches: Caches {
+                to_bvh: Some(composed),
+                ..self.caches.clone()
+            },
+            ..*self
+        }
+    }
+
+    /// The BVH this mesh shares, and the rotation from its coordinates to the BVH's frame.
+    pub(crate) fn bvh_frame(&self) -> (&SharedBvh, [[f32; 3]; 3]) {
+        let r = self.caches.to_bvh.unwrap_or(IDENTITY);
+        (&self.caches.bvh, r.map(|row| row.map(|v| v as f32)))
+    }
+
+    /// For each face and each of its edges (edge `k` runs from corner `k` to corner `k + 1`),
+    /// the face across it when exactly two faces share the edge, else `u32::MAX`. Found by
+    /// sorting, once per mesh and its rotations.
+    pub(crate) fn neighbours(&self) -> &[[u32; 3]] {
+        self.caches.neighbours.get_or_init(|| {
+            let mut keyed: Vec<(u64, u32, u8)> = self
+                .triangles
+                .par_iter()
+                .enumerate()
+                .flat_map_iter(|(face, t)| {
+                    (0..3u8).map(move |k| {
+                        let (a, b) = (t[k as usize], t[(k as usize + 1) % 3]);
+                        (
+                            (u64::from(a.min(b)) << 32) | u64::from(a.max(b)),
+                            face as u32,
+                            k,
+                        )
+                    })
+                })
+                .collect();
+            keyed.par_sort_unstable();
+            let mut neighbours = vec![[u32::MAX; 3]; self.triangles.len()];
+            for run in keyed.chunk_by(|x, y| x.0 == y.0) {
+                if let [x, y] = run {
+                    neighbours[x.1 as usize][x.2 as usize] = y.1;
+                    neighbours[y.1 as usize][y.2 as usize] = x.1;
+                }
+            }
+            neighbours
+        })
     }
 
     fn from_welder(
@@ -252,6 +339,7 @@ impl Mesh {
             unit_note,
             triangles_in_file,
             collapsed_triangles,
+            caches: Caches::default(),
         })
     }
 

@@ -10,7 +10,7 @@ use parry3d::math::Vector;
 use parry3d::transformation::try_convex_hull;
 use rayon::prelude::*;
 
-use crate::mesh::{Mesh, MeshError};
+use crate::mesh::Mesh;
 
 /// Two directions closer than this are one candidate.
 pub const SAME_DIRECTION_DEG: f64 = 2.0;
@@ -47,6 +47,13 @@ pub struct Candidate {
 
 /// The candidate orientations of a mesh, the file's own first.
 pub fn candidates(mesh: &Mesh) -> Vec<Candidate> {
+    candidates_and_hull(mesh).0
+}
+
+/// The candidates, and the indices of the vertices that stand for the convex hull (see
+/// [`hull_point_indices`]), found once for both.
+pub(crate) fn candidates_and_hull(mesh: &Mesh) -> (Vec<Candidate>, Vec<usize>) {
+    let hull = hull_point_indices(mesh);
     let mut out = vec![Candidate {
         down: [0.0, 0.0, -1.0],
         source: Source::File,
@@ -58,7 +65,7 @@ pub fn candidates(mesh: &Mesh) -> Vec<Candidate> {
             out.push(Candidate { down, source });
         }
     };
-    for down in largest_directions(hull_faces(mesh)) {
+    for down in largest_directions(hull_faces(mesh, &hull)) {
         push(down, Source::HullFace, &mut out);
     }
     let faces = (0..mesh.triangles().len()).map(|idx| mesh.corners(idx).map(|p| p.map(f64::from)));
@@ -75,7 +82,7 @@ pub fn candidates(mesh: &Mesh) -> Vec<Candidate> {
     ] {
         push(down, Source::Axis, &mut out);
     }
-    out
+    (out, hull)
 }
 
 /// Above this many vertices, the hull is built from extreme points only.
@@ -90,9 +97,8 @@ const HULL_DIRECTIONS: usize = 256;
 /// `HULL_DIRECTIONS` directions spread evenly over the sphere (a Fibonacci lattice): the corners
 /// of the large flat faces that matter here are extreme around their normals, while quickhull on
 /// a dense curved surface (every vertex of a sphere is on its hull) takes about a second.
-fn hull_faces(mesh: &Mesh) -> Vec<[f64; 3]> {
+fn hull_faces(mesh: &Mesh, chosen: &[usize]) -> Vec<[f64; 3]> {
     let positions = mesh.positions();
-    let chosen = hull_point_indices(mesh);
     let points: Vec<Vector> = chosen
         .iter()
         .map(|&idx| positions[idx])
@@ -199,12 +205,11 @@ pub fn rotation_to_down(down: [f64; 3]) -> [[f64; 3]; 3] {
 }
 
 /// The mesh stood on `candidate`: rotated so that its `down` points to -z.
-pub fn orient(mesh: &Mesh, candidate: &Candidate) -> Result<Mesh, MeshError> {
+pub fn orient(mesh: &Mesh, candidate: &Candidate) -> Mesh {
     if candidate.source == Source::File {
-        return Ok(mesh.clone());
+        return mesh.clone();
     }
-    let r = rotation_to_down(candidate.down);
-    mesh.transformed(|p| std::array::from_fn(|i| r[i][0] * p[0] + r[i][1] * p[1] + r[i][2] * p[2]))
+    mesh.rotated(rotation_to_down(candidate.down))
 }
 
 fn unit(v: [f64; 3]) -> Option<[f64; 3]> {

@@ -169,7 +169,8 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             f64::from(p[2]) - z_min,
         ]
     };
-    let turns = corner_bins(mesh);
+    let neighbours = mesh.neighbours();
+    let limits = corner_limits();
     let chunks: Vec<Vec<LayerSums>> = mesh
         .triangles()
         .par_chunks(CHUNK)
@@ -188,13 +189,23 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                 // count as above it, here and in `cut_triangle`, so a plane through a ring of
                 // vertices is cut once, by the faces below the ring.
                 let mut layer = plan.first_cut_above(low);
+                // A face crossed by many planes turns the same way at each: its corner bins
+                // are found once, when first needed.
+                let mut own_normal = None;
+                let mut bins: [Option<Option<u8>>; 3] = [None; 3];
                 while layer < n_layers && plan.cut(layer) <= high {
                     if let Some((p, q, end_edge)) = cut_triangle(&corners, plan.cut(layer)) {
                         let layer_sums = &mut sums[layer];
                         layer_sums.area2 += p[0] * q[1] - q[0] * p[1];
-                        layer_sums.contour += (q[0] - p[0]).hypot(q[1] - p[1]);
+                        let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
+                        layer_sums.contour += (dx * dx + dy * dy).sqrt();
                         // The corner where this segment meets the next one, counted once.
-                        if let Some(bin) = turns[face][end_edge] {
+                        let bin = *bins[end_edge].get_or_insert_with(|| {
+                            let own =
+                                *own_normal.get_or_insert_with(|| horizontal_normal(mesh, face));
+                            corner_bin(mesh, &limits, own, neighbours[face][end_edge])
+                        });
+                        if let Some(bin) = bin {
                             layer_sums.corners[bin as usize] += 1;
                         }
                     }
@@ -260,55 +271,48 @@ struct LayerSums {
     corners: [u32; CORNER_BINS],
 }
 
-/// For every face and each of its edges (edge `k` runs from corner `k` to `k + 1`), the corner
-/// bin of the turn a contour makes where a plane crosses that edge: the angle between the
-/// horizontal normals of the two faces that share it. `None` for gentle turns, edges without
-/// exactly one neighbour, and faces that are nearly horizontal.
-fn corner_bins(mesh: &Mesh) -> Vec<[Option<u8>; 3]> {
-    let triangles = mesh.triangles();
-    let horizontal_normal = |face: usize| {
-        let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-        let (u, v) = (
-            [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
-            [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
-        );
-        let n = [
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        ];
-        let (horizontal, total) = (
-            n[0].hypot(n[1]),
-            (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt(),
-        );
-        (horizontal > 1e-6 * total).then(|| [n[0] / horizontal, n[1] / horizontal])
-    };
-    let normals: Vec<Option<[f64; 2]>> = (0..triangles.len())
-        .into_par_iter()
-        .with_min_len(4096)
-        .map(horizontal_normal)
-        .collect();
-    let edges = mesh.edge_users();
-    let mut bins = vec![[None; 3]; triangles.len()];
-    for users in edges.values() {
-        let [(f, k), (g, l)] = users[..] else {
-            continue;
-        };
-        let (Some(n), Some(m)) = (normals[f], normals[g]) else {
-            continue;
-        };
-        let turn = (n[0] * m[0] + n[1] * m[1])
-            .clamp(-1.0, 1.0)
-            .acos()
-            .to_degrees();
-        if turn < MIN_CORNER_DEG {
-            continue;
-        }
-        let bin = (((turn - MIN_CORNER_DEG) / 20.0) as usize).min(CORNER_BINS - 1) as u8;
-        bins[f][k] = Some(bin);
-        bins[g][l] = Some(bin);
+/// The corner bins' lower limits as cosines: bin `k` starts at a turn of `MIN_CORNER_DEG + 20 k`
+/// degrees, and a cosine falls as the turn grows.
+fn corner_limits() -> [f64; CORNER_BINS] {
+    std::array::from_fn(|k| (MIN_CORNER_DEG + 20.0 * k as f64).to_radians().cos())
+}
+
+/// The unit horizontal part of a face's normal; `None` for a nearly horizontal face.
+fn horizontal_normal(mesh: &Mesh, face: usize) -> Option<[f64; 2]> {
+    let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
+    let (u, v) = (
+        [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+        [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+    );
+    let n = [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ];
+    let horizontal = (n[0] * n[0] + n[1] * n[1]).sqrt();
+    let total = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+    (horizontal > 1e-6 * total).then(|| [n[0] / horizontal, n[1] / horizontal])
+}
+
+/// The corner bin of the turn a contour makes where a plane crosses the edge between a face
+/// (horizontal normal `own`) and `other`: the angle between their horizontal normals. `None`
+/// for gentle turns, an edge without exactly one neighbour (`other` is `u32::MAX`), and nearly
+/// horizontal faces.
+fn corner_bin(
+    mesh: &Mesh,
+    limits: &[f64; CORNER_BINS],
+    own: Option<[f64; 2]>,
+    other: u32,
+) -> Option<u8> {
+    if other == u32::MAX {
+        return None;
     }
-    bins
+    let (n, m) = (own?, horizontal_normal(mesh, other as usize)?);
+    let cos = n[0] * m[0] + n[1] * m[1];
+    limits
+        .iter()
+        .rposition(|&limit| cos <= limit)
+        .map(|bin| bin as u8)
 }
 
 #[cfg(test)]

@@ -16,8 +16,6 @@
 //! of rasterisers), so no column is counted twice. What fraction of this volume a slicer fills,
 //! and with which pattern, belongs to the print estimate, not here.
 
-use parry3d::math::Vector;
-use parry3d::query::{Ray, RayCast};
 use rayon::prelude::*;
 
 use crate::mesh::Mesh;
@@ -86,7 +84,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
     if overhangs.is_empty() {
         return empty;
     }
-    let Some(bvh) = crate::raycast::bvh(mesh) else {
+    let Some(caster) = crate::raycast::Caster::new(mesh) else {
         return empty;
     };
     let per_face: Vec<(f64, f64, u64)> = overhangs
@@ -97,17 +95,16 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
             let mut volume = 0.0;
             let mut columns = 0u64;
             for (x, y, z) in grid_points(a, b, c, grid) {
-                let origin = Vector::new(x as f32, y as f32, (z - EPSILON_MM) as f32);
+                let origin = [x as f32, y as f32, (z - EPSILON_MM) as f32];
                 let to_plate = z - plate;
-                let down = Ray::new(origin, Vector::new(0.0, 0.0, -1.0));
                 // A little past the plate, to see the bottom of a part the point may be in.
                 let reach = (to_plate + EPSILON_MM) as f32;
-                let height = match bvh.cast_local_ray_and_get_normal(&down, reach, false) {
+                let height = match caster.cast(origin, [0.0, 0.0, -1.0], reach) {
                     None => to_plate,
                     // The first face below faces down too: the point is inside another part
                     // of the solid (overlapping shells), which holds it up.
-                    Some(hit) if face_points_down(mesh, hit.subshape as usize) => 0.0,
-                    Some(hit) => (f64::from(hit.time_of_impact) + EPSILON_MM).min(to_plate),
+                    Some(hit) if face_points_down(mesh, hit.face) => 0.0,
+                    Some(hit) => (f64::from(hit.distance) + EPSILON_MM).min(to_plate),
                 };
                 volume += grid * grid * height.max(0.0);
                 columns += 1;
