@@ -7,7 +7,7 @@ use anyhow::Context;
 use pricing_engine::estimate::fdm;
 use pricing_engine::mesh::LoadOptions;
 use pricing_engine::pricing::{FdmProcess, PriceBook, Process};
-use pricing_engine::support::{SupportSettings, supports};
+use pricing_engine::support::supports;
 use serde_json::{Value, json};
 
 /// One model's estimate next to PrusaSlicer's.
@@ -102,13 +102,7 @@ pub fn rows(reference: &Path, models: &Path) -> anyhow::Result<Vec<Row>> {
             row["prusa_support_g"].as_f64(),
         ) {
             (Some(reference_time_s), Some(reference_support_g)) => {
-                let found = supports(
-                    &mesh,
-                    &SupportSettings {
-                        overhang_angle_deg: process.support_threshold_deg,
-                        ..SupportSettings::default()
-                    },
-                );
+                let found = supports(&mesh, &fdm::support_settings(&process));
                 let with = fdm::estimate(&mesh, &process, Some(&found))
                     .context("the reference process has invalid layer heights")?;
                 Some(Supported {

@@ -40,7 +40,7 @@
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
 use crate::slicing::{Layer, LayerPlan, corner_turn_deg, slice};
-use crate::support::Supports;
+use crate::support::{SupportSettings, Supports};
 
 /// The FDM estimate of one piece.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +91,17 @@ fn section(w: f64, h: f64) -> f64 {
     (w - h) * h + std::f64::consts::FRAC_PI_4 * h * h
 }
 
+/// How to find the supports this process prints: its overhang threshold, and its support
+/// pattern's cell (line spacing plus the flow's own spacing), to which supports grow.
+pub fn support_settings(process: &FdmProcess) -> SupportSettings {
+    SupportSettings {
+        overhang_angle_deg: process.support_threshold_deg,
+        pattern_cell_mm: process.support_spacing_mm
+            + spacing(process.support_extrusion_width_mm, process.layer_height_mm),
+        ..SupportSettings::default()
+    }
+}
+
 /// The filament volume and the time to print `supports`.
 fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     if supports.volume_mm3 <= 0.0 && supports.contact_area_mm2 <= 0.0 {
@@ -100,9 +111,16 @@ fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     let w = process.support_extrusion_width_mm;
     let body_pitch = process.support_spacing_mm + spacing(w, h);
     let interface_pitch = process.support_interface_spacing_mm + spacing(w, h);
-    let body_length = supports.volume_mm3 / (h * body_pitch);
-    let interface_length =
-        supports.contact_area_mm2 * f64::from(process.support_interface_layers) / interface_pitch;
+    let (volume, contact) = if supports.pattern_volume_mm3 > 0.0 {
+        (
+            supports.pattern_volume_mm3,
+            supports.pattern_contact_area_mm2,
+        )
+    } else {
+        (supports.volume_mm3, supports.contact_area_mm2)
+    };
+    let body_length = volume / (h * body_pitch);
+    let interface_length = contact * f64::from(process.support_interface_layers) / interface_pitch;
     let run = supports
         .contact_area_mm2
         .sqrt()

@@ -73,7 +73,7 @@ pub fn estimate(
     };
     Some(match &machine.process {
         Process::Fdm(process) => {
-            let found = find_supports(process.support_threshold_deg);
+            let found = with_supports.then(|| supports(mesh, &fdm::support_settings(process)));
             let fdm = fdm::estimate(mesh, process, found.as_ref())?;
             Estimate {
                 technology: Technology::Fdm,

@@ -27,6 +27,10 @@ pub struct SupportSettings {
     pub overhang_angle_deg: f64,
     /// The spacing of the columns.
     pub grid_mm: f64,
+    /// The cell of the slicer's support pattern (its line spacing plus one extrusion's): a
+    /// slicer lays support lines over every cell that a column touches, so small supports
+    /// grow to whole cells. 0 for none.
+    pub pattern_cell_mm: f64,
 }
 
 impl Default for SupportSettings {
@@ -34,6 +38,7 @@ impl Default for SupportSettings {
         SupportSettings {
             overhang_angle_deg: 45.0,
             grid_mm: 0.5,
+            pattern_cell_mm: 0.0,
         }
     }
 }
@@ -46,6 +51,10 @@ pub struct Supports {
     /// Overhanging faces (resting on the plate excluded).
     pub n_overhanging_faces: u64,
     pub n_columns: u64,
+    /// The volume and the top area of the columns grown to whole pattern cells (0 without a
+    /// pattern cell): per cell, the union of the heights its columns span.
+    pub pattern_volume_mm3: f64,
+    pub pattern_contact_area_mm2: f64,
 }
 
 /// How far below a face a column's ray starts, and how close to the plate a face counts as
@@ -59,6 +68,8 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         contact_area_mm2: 0.0,
         n_overhanging_faces: 0,
         n_columns: 0,
+        pattern_volume_mm3: 0.0,
+        pattern_contact_area_mm2: 0.0,
     };
     let grid = settings.grid_mm;
     if mesh.triangles().is_empty() || grid.is_nan() || grid <= 0.0 {
@@ -87,13 +98,16 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
     let Some(caster) = crate::raycast::Caster::new(mesh) else {
         return empty;
     };
-    let per_face: Vec<(f64, f64, u64)> = overhangs
+    let cell = settings.pattern_cell_mm;
+    let pattern = cell.is_finite() && cell > 0.0;
+    let per_face: Vec<(f64, f64, u64, Vec<Column>)> = overhangs
         .par_iter()
         .map(|&face| {
             let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
             let projected = (normal(a, b, c)[2] / 2.0).abs();
             let mut volume = 0.0;
             let mut columns = 0u64;
+            let mut spans = Vec::new();
             for (x, y, z) in grid_points(a, b, c, grid) {
                 let origin = [x as f32, y as f32, (z - EPSILON_MM) as f32];
                 let to_plate = z - plate;
@@ -108,20 +122,61 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
                 };
                 volume += grid * grid * height.max(0.0);
                 columns += 1;
+                if pattern && height > 0.0 {
+                    spans.push(Column {
+                        cell: [(x / cell).floor() as i64, (y / cell).floor() as i64],
+                        low: z - height,
+                        high: z,
+                    });
+                }
             }
-            (volume, projected, columns)
+            (volume, projected, columns, spans)
         })
         .collect();
     let mut result = Supports {
         n_overhanging_faces: overhangs.len() as u64,
         ..empty
     };
-    for (volume, area, columns) in per_face {
+    let mut spans = Vec::new();
+    for (volume, area, columns, face_spans) in per_face {
         result.volume_mm3 += volume;
         result.contact_area_mm2 += area;
         result.n_columns += columns;
+        spans.extend(face_spans);
+    }
+    if pattern {
+        // Per cell, the union of its columns' spans: each run of overlapping spans is one
+        // support of the cell's area, with one top.
+        spans.par_sort_unstable_by(|x, y| x.cell.cmp(&y.cell).then(x.low.total_cmp(&y.low)));
+        for same_cell in spans.chunk_by(|x, y| x.cell == y.cell) {
+            let mut run: Option<(f64, f64)> = None;
+            for span in same_cell {
+                run = match run {
+                    Some((low, high)) if span.low <= high + EPSILON_MM => {
+                        Some((low, high.max(span.high)))
+                    }
+                    Some((low, high)) => {
+                        result.pattern_volume_mm3 += cell * cell * (high - low);
+                        result.pattern_contact_area_mm2 += cell * cell;
+                        Some((span.low, span.high))
+                    }
+                    None => Some((span.low, span.high)),
+                };
+            }
+            if let Some((low, high)) = run {
+                result.pattern_volume_mm3 += cell * cell * (high - low);
+                result.pattern_contact_area_mm2 += cell * cell;
+            }
+        }
     }
     result
+}
+
+/// A column of support, in a pattern cell.
+struct Column {
+    cell: [i64; 2],
+    low: f64,
+    high: f64,
 }
 
 fn face_points_down(mesh: &Mesh, face: usize) -> bool {

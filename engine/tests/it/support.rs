@@ -3,7 +3,7 @@
 use pricing_engine::mesh::{Format, Mesh, Triangle};
 use pricing_engine::support::{SupportSettings, supports};
 
-use super::{cuboid, fixture, load};
+use super::{cuboid, fixture, load, relative};
 
 fn mesh(triangles: &[Triangle]) -> Mesh {
     Mesh::from_triangles(triangles, Format::BinaryStl).expect("welds")
@@ -76,4 +76,38 @@ fn the_threshold_is_the_slope_from_horizontal() {
         );
         assert!(found.volume_mm3 > 0.0);
     }
+}
+
+#[test]
+fn supports_grow_to_whole_pattern_cells() {
+    // A 20 x 20 x 4 mm top on a 1 x 1 mm leg in its corner: everything under the top but the
+    // leg is a 10 mm column down to the plate. With 2.3 mm pattern cells, the columns fill 9 x 9
+    // cells, each with one span from the plate to the top.
+    let mut triangles = cuboid([0.0, 0.0, 0.0], [1.0, 1.0, 10.0]);
+    triangles.extend(cuboid([0.0, 0.0, 10.0], [20.0, 20.0, 4.0]));
+    let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("mesh");
+    let cell = 2.3;
+    let found = supports(
+        &mesh,
+        &SupportSettings {
+            pattern_cell_mm: cell,
+            ..SupportSettings::default()
+        },
+    );
+    assert!(
+        relative(found.volume_mm3, (400.0 - 1.0) * 10.0) < 1e-6,
+        "{found:?}"
+    );
+    assert!(
+        relative(found.pattern_volume_mm3, 81.0 * cell * cell * 10.0) < 1e-6,
+        "{found:?}"
+    );
+    assert!(
+        relative(found.pattern_contact_area_mm2, 81.0 * cell * cell) < 1e-9,
+        "{found:?}"
+    );
+    // No pattern, no growth.
+    let plain = supports(&mesh, &SupportSettings::default());
+    assert_eq!(plain.pattern_volume_mm3, 0.0);
+    assert_eq!(plain.volume_mm3, found.volume_mm3);
 }
