@@ -115,6 +115,9 @@ pub enum QuoteError {
     /// the price book's policy), `too_large`.
     #[error("{message}")]
     Refused { kind: &'static str, message: String },
+    /// The observer asked to stop.
+    #[error("stopped after the {} stage", after.name())]
+    Stopped { after: Stage },
 }
 
 impl QuoteError {
@@ -127,9 +130,49 @@ impl QuoteError {
             QuoteError::Pricing(PricingError::ZeroQuantity) => "zero_quantity",
             QuoteError::Pricing(PricingError::InvalidUsage { .. }) => "invalid_estimate",
             QuoteError::Refused { kind, .. } => kind,
+            QuoteError::Stopped { .. } => "stopped",
         }
     }
 }
+
+/// The stages of [`quote_model_observed`], in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Bytes to `Mesh`.
+    Parse,
+    Analyze,
+    /// Orientation candidates, the shared BVH and edge map.
+    Prepare,
+    /// Supports, estimate and price of every candidate.
+    Estimate,
+    ThinWalls,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Parse => "parse",
+            Stage::Analyze => "analyze",
+            Stage::Prepare => "prepare",
+            Stage::Estimate => "estimate",
+            Stage::ThinWalls => "thin_walls",
+        }
+    }
+}
+
+/// Watches a quote as it runs: how long each stage took, and whether to stop (the caller went
+/// away, or its deadline passed). Stopping happens between stages.
+pub trait Observer: Sync {
+    fn stage_done(&self, _stage: Stage, _elapsed: std::time::Duration) {}
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
+
+/// Watches nothing and never stops.
+pub struct Unobserved;
+
+impl Observer for Unobserved {}
 
 /// Quotes the model in `bytes`.
 pub fn quote_model(
@@ -138,14 +181,41 @@ pub fn quote_model(
     options: &QuoteOptions,
     book: &PriceBook,
 ) -> Result<ModelQuote, QuoteError> {
+    quote_model_observed(bytes, load, options, book, &Unobserved)
+}
+
+/// Times `stage`, and stops after it when the observer says so.
+fn staged<T>(
+    observer: &dyn Observer,
+    stage: Stage,
+    work: impl FnOnce() -> T,
+) -> Result<T, QuoteError> {
+    let start = std::time::Instant::now();
+    let out = work();
+    observer.stage_done(stage, start.elapsed());
+    if observer.should_stop() {
+        return Err(QuoteError::Stopped { after: stage });
+    }
+    Ok(out)
+}
+
+/// [`quote_model`], reporting each stage to `observer` and stopping between stages when it
+/// asks to ([`QuoteError::Stopped`]).
+pub fn quote_model_observed(
+    bytes: &[u8],
+    load: &LoadOptions,
+    options: &QuoteOptions,
+    book: &PriceBook,
+    observer: &dyn Observer,
+) -> Result<ModelQuote, QuoteError> {
     // The request is checked against the book before any geometry work.
     quote(&Usage::default(), &options.request, book, b"")?;
     let material = book
         .material(&options.request.material)
         .expect("checked by quote");
     let machine = &book.machines[&material.machine];
-    let mesh = parse(bytes, load)?;
-    let analysis = analyze(&mesh);
+    let mesh = staged(observer, Stage::Parse, || parse(bytes, load))??;
+    let analysis = staged(observer, Stage::Analyze, || analyze(&mesh))?;
     // Supports look at which way faces point: an inside-out part is estimated right side out
     // (the analysis warns about it).
     let mesh = if analysis.volume_mm3 < 0.0 {
@@ -172,28 +242,31 @@ pub fn quote_model(
     // The BVH (for supports and thin walls) and the edge map (for slicing) are built once and
     // shared by every orientation; built beside the candidate search, not in a candidate's
     // way while the other threads wait for it.
-    let ((candidates, hull), ()) = rayon::join(
-        || match options.orientation {
-            OrientationMode::Keep => (
-                vec![Candidate {
-                    down: [0.0, 0.0, -1.0],
-                    source: Source::File,
-                }],
-                orientation::hull_point_indices(&mesh),
-            ),
-            OrientationMode::Auto(_) => orientation::candidates_and_hull(&mesh),
-        },
-        || {
-            crate::raycast::Caster::new(&mesh);
-            mesh.neighbours();
-        },
-    );
+    let ((candidates, hull), ()) = staged(observer, Stage::Prepare, || {
+        rayon::join(
+            || match options.orientation {
+                OrientationMode::Keep => (
+                    vec![Candidate {
+                        down: [0.0, 0.0, -1.0],
+                        source: Source::File,
+                    }],
+                    orientation::hull_point_indices(&mesh),
+                ),
+                OrientationMode::Auto(_) => orientation::candidates_and_hull(&mesh),
+            },
+            || {
+                crate::raycast::Caster::new(&mesh);
+                mesh.neighbours();
+            },
+        )
+    })?;
     let hull: Vec<[f64; 3]> = hull
         .into_iter()
         .map(|idx| mesh.positions()[idx].map(f64::from))
         .collect();
     let model_digest = digest(&[bytes, format!("{:?}", load.unit).as_bytes()]).to_le_bytes();
     let volume = analysis.volume_mm3.abs();
+    let estimate_start = std::time::Instant::now();
     let priced: Vec<Result<Option<Priced>, QuoteError>> = candidates
         .par_iter()
         .map(|candidate| {
@@ -235,6 +308,12 @@ pub fn quote_model(
             }))
         })
         .collect();
+    observer.stage_done(Stage::Estimate, estimate_start.elapsed());
+    if observer.should_stop() {
+        return Err(QuoteError::Stopped {
+            after: Stage::Estimate,
+        });
+    }
     let mut fitting = Vec::new();
     for result in priced {
         if let Some(priced) = result? {
@@ -269,7 +348,9 @@ pub fn quote_model(
     let mut ranked = fitting.into_iter();
     let chosen = ranked.next().expect("not empty");
     let alternatives: Vec<Priced> = ranked.take(options.alternatives).collect();
-    let thin = thin_walls(&mesh, material.min_wall_mm);
+    let thin = staged(observer, Stage::ThinWalls, || {
+        thin_walls(&mesh, material.min_wall_mm)
+    })?;
     let mut warnings = analysis.warnings.clone();
     if let Some(spot) = thin.thinnest {
         warnings.push(Warning {

@@ -1,0 +1,16 @@
+//! Compiles `pricing/v1/*.proto` with the protoc that protoc-bin-vendored ships, so a fresh
+//! machine needs no system protoc; also writes the descriptor set that server reflection serves.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = ["pricing/v1/pricing.proto"];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    let mut config = tonic_prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out.join("pricing_descriptor.bin"))
+        .compile_with_config(config, &protos, &["."])?;
+    Ok(())
+}
