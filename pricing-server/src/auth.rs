@@ -25,13 +25,15 @@ pub struct Caller {
 pub enum Denied {
     MissingKey,
     UnknownKey,
-    /// Over the rate quota; retry after this long.
+    /// Over the rate quota; retry after this long. `class` is the tenant's highest.
     Rate {
         retry_after_ms: u64,
+        class: Priority,
     },
     /// Over the concurrency quota.
     Concurrency {
         limit: u32,
+        class: Priority,
     },
 }
 
@@ -108,6 +110,7 @@ impl Auth {
                 let wait = (1.0 - bucket.0) / quota.tenant.rate_per_second;
                 return Err(Denied::Rate {
                     retry_after_ms: (wait * 1000.0).ceil() as u64,
+                    class: quota.tenant.max_priority,
                 });
             }
             bucket.0 -= 1.0;
@@ -115,7 +118,10 @@ impl Auth {
         let limit = quota.tenant.max_concurrent;
         if quota.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
             quota.in_flight.fetch_sub(1, Ordering::AcqRel);
-            return Err(Denied::Concurrency { limit });
+            return Err(Denied::Concurrency {
+                limit,
+                class: quota.tenant.max_priority,
+            });
         }
         Ok(Admitted {
             quota: Some(quota.clone()),
@@ -160,7 +166,10 @@ mod tests {
         assert_eq!(first.caller.tenant, "t-k1");
         assert_eq!(
             auth.admit(Some("k1")).err(),
-            Some(Denied::Concurrency { limit: 1 })
+            Some(Denied::Concurrency {
+                limit: 1,
+                class: Priority::High
+            })
         );
         drop(first);
         // The burst of 2 is spent (the refused request took a token too).

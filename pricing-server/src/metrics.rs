@@ -39,6 +39,13 @@ pub struct ShedLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DroppedLabels {
+    pub priority: &'static str,
+    /// `deadline`, `cancelled`.
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StageLabels {
     pub stage: &'static str,
 }
@@ -57,6 +64,7 @@ pub struct Metrics {
     pub queue_wait_seconds: Family<PriorityLabels, Histogram, fn() -> Histogram>,
     pub stage_seconds: Family<StageLabels, Histogram, fn() -> Histogram>,
     pub shed: Family<ShedLabels, Counter>,
+    pub jobs_dropped: Family<DroppedLabels, Counter>,
     pub workers_busy: Gauge,
     pub triangles: Counter,
     pub bytes: Counter,
@@ -102,6 +110,12 @@ impl Default for Metrics {
             "Requests refused with RESOURCE_EXHAUSTED before any work, by reason",
             shed.clone(),
         );
+        let jobs_dropped = Family::<DroppedLabels, Counter>::default();
+        registry.register(
+            "jobs_dropped",
+            "Queued jobs dropped unrun: their deadline passed or their caller went away",
+            jobs_dropped.clone(),
+        );
         let workers_busy = Gauge::default();
         registry.register(
             "workers_busy",
@@ -124,6 +138,7 @@ impl Default for Metrics {
             queue_wait_seconds,
             stage_seconds,
             shed,
+            jobs_dropped,
             workers_busy,
             triangles,
             bytes,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::config::SchedulerConfig;
-use crate::metrics::{Metrics, PriorityLabels};
+use crate::metrics::{DroppedLabels, Metrics, PriorityLabels};
 
 /// A scheduler lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,15 +318,28 @@ fn pump(inner: &Arc<Inner>) {
                     priority: job.lane.name(),
                 })
                 .observe(job.enqueued.elapsed().as_secs_f64());
-            let why = if job.cancel.is_cancelled() {
-                Some(Dropped::Cancelled)
-            } else if job.deadline.is_some_and(|d| d <= Instant::now()) {
+            let why = if job.deadline.is_some_and(|d| d <= Instant::now()) {
                 Some(Dropped::DeadlineExceeded)
+            } else if job.cancel.is_cancelled() {
+                Some(Dropped::Cancelled)
             } else {
                 None
             };
             match why {
-                Some(why) => to_drop.push((job, why)),
+                Some(why) => {
+                    inner
+                        .metrics
+                        .jobs_dropped
+                        .get_or_create(&DroppedLabels {
+                            priority: job.lane.name(),
+                            reason: match why {
+                                Dropped::DeadlineExceeded => "deadline",
+                                Dropped::Cancelled => "cancelled",
+                            },
+                        })
+                        .inc();
+                    to_drop.push((job, why));
+                }
                 None => {
                     state.running += 1;
                     to_run.push(job);

@@ -14,7 +14,7 @@ use pricing_proto::v1::pricing_service_server::PricingService;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::auth::{Admitted, Auth};
+use crate::auth::{Admitted, Auth, Denied};
 use crate::config::Config;
 use crate::convert;
 use crate::metrics::{MethodLabels, Metrics, RequestLabels, ShedLabels, StageLabels};
@@ -79,6 +79,13 @@ fn request_id(metadata: &MetadataMap) -> String {
         "{:016x}",
         seed ^ NEXT.fetch_add(1, Ordering::Relaxed).rotate_left(32)
     )
+}
+
+fn class_name(priority: Priority) -> &'static str {
+    match priority {
+        Priority::High => "high",
+        Priority::Regular => "regular",
+    }
 }
 
 /// One call, from arrival to answer.
@@ -150,7 +157,12 @@ impl Service {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.strip_prefix("Bearer "))
             });
-        let admitted = self.state.auth.admit(key).map_err(Failure::Denied)?;
+        let admitted = self.state.auth.admit(key).map_err(|denied| {
+            if let Denied::Rate { class, .. } | Denied::Concurrency { class, .. } = denied {
+                call.priority = class_name(class);
+            }
+            Failure::Denied(denied)
+        })?;
         call.tenant = admitted.caller.tenant.clone();
         Ok(admitted)
     }
@@ -172,10 +184,7 @@ impl Service {
             }
             Some(asked) => asked,
         };
-        call.priority = match priority {
-            Priority::High => "high",
-            Priority::Regular => "regular",
-        };
+        call.priority = class_name(priority);
         Ok(priority)
     }
 
@@ -521,10 +530,7 @@ impl PricingService for Service {
     ) -> Result<Response<v1::PriceBook>, Status> {
         let mut call = self.begin("GetPriceBook", request.metadata());
         let result = self.admit(&mut call, request.metadata()).map(|admitted| {
-            call.priority = match admitted.caller.max_priority {
-                Priority::High => "high",
-                Priority::Regular => "regular",
-            };
+            call.priority = class_name(admitted.caller.max_priority);
             convert::price_book(&self.state.config.book, &self.state.config.book_toml)
         });
         self.finish(call, result)

@@ -96,11 +96,11 @@ impl Failure {
             Failure::Denied(Denied::UnknownKey) => {
                 Status::unauthenticated("the API key is not known")
             }
-            Failure::Denied(Denied::Rate { retry_after_ms }) => exhausted(
+            Failure::Denied(Denied::Rate { retry_after_ms, .. }) => exhausted(
                 "over the tenant's request rate".to_string(),
                 Duration::from_millis(*retry_after_ms),
             ),
-            Failure::Denied(Denied::Concurrency { limit }) => exhausted(
+            Failure::Denied(Denied::Concurrency { limit, .. }) => exhausted(
                 format!("over the tenant's {limit} requests in flight"),
                 Duration::from_millis(100),
             ),

@@ -1,0 +1,166 @@
+//! The server end to end: a real tonic client against a server on 127.0.0.1:0.
+
+mod auth;
+mod behaviour;
+mod rpcs;
+
+use std::time::Duration;
+
+use pricing_proto::v1;
+use pricing_proto::v1::pricing_service_client::PricingServiceClient;
+use pricing_server::config::Config;
+use pricing_server::server::{Running, start};
+use tonic::transport::Channel;
+
+/// A configuration for tests: ephemeral ports, and `extra` TOML.
+pub fn config(extra: &str) -> Config {
+    let text = format!("listen = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\n{extra}");
+    Config::from_toml(&text, std::path::Path::new(".")).expect("valid test configuration")
+}
+
+pub async fn serve(config: Config) -> (Running, PricingServiceClient<Channel>) {
+    let running = start(config).await.expect("starts");
+    let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let client = PricingServiceClient::new(channel)
+        .max_decoding_message_size(256 << 20)
+        .max_encoding_message_size(256 << 20);
+    (running, client)
+}
+
+/// The twelve triangles of an axis-aligned box, as binary STL.
+pub fn box_stl(size: [f32; 3]) -> Vec<u8> {
+    let p = |x: f32, y: f32, z: f32| [x * size[0], y * size[1], z * size[2]];
+    let quads = [
+        [p(0., 0., 0.), p(0., 1., 0.), p(1., 1., 0.), p(1., 0., 0.)],
+        [p(0., 0., 1.), p(1., 0., 1.), p(1., 1., 1.), p(0., 1., 1.)],
+        [p(0., 0., 0.), p(1., 0., 0.), p(1., 0., 1.), p(0., 0., 1.)],
+        [p(0., 1., 0.), p(0., 1., 1.), p(1., 1., 1.), p(1., 1., 0.)],
+        [p(0., 0., 0.), p(0., 0., 1.), p(0., 1., 1.), p(0., 1., 0.)],
+        [p(1., 0., 0.), p(1., 1., 0.), p(1., 1., 1.), p(1., 0., 1.)],
+    ];
+    let triangles: Vec<[[f32; 3]; 3]> = quads
+        .iter()
+        .flat_map(|q| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]])
+        .collect();
+    stl(&triangles)
+}
+
+pub fn stl(triangles: &[[[f32; 3]; 3]]) -> Vec<u8> {
+    let mut out = vec![0u8; 80];
+    out.extend_from_slice(&(triangles.len() as u32).to_le_bytes());
+    for t in triangles {
+        out.extend_from_slice(&[0u8; 12]);
+        for corner in t {
+            for v in corner {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&[0u8; 2]);
+    }
+    out
+}
+
+/// A closed UV sphere of radius 20 mm with `2 n (n - 1)` triangles: slow enough to quote that
+/// it holds a worker while a test queues work behind it.
+pub fn sphere_stl(n: usize) -> Vec<u8> {
+    let point = |i: usize, j: usize| {
+        let theta = std::f32::consts::PI * i as f32 / n as f32;
+        let phi = 2.0 * std::f32::consts::PI * j as f32 / n as f32;
+        if i == 0 {
+            return [0.0, 0.0, 40.0];
+        }
+        if i == n {
+            return [0.0, 0.0, 0.0];
+        }
+        [
+            20.0 * theta.sin() * phi.cos(),
+            20.0 * theta.sin() * phi.sin(),
+            20.0 + 20.0 * theta.cos(),
+        ]
+    };
+    let mut triangles = Vec::new();
+    for i in 0..n {
+        for j in 0..n {
+            let (a, b, c, d) = (
+                point(i, j),
+                point(i + 1, j),
+                point(i + 1, j + 1),
+                point(i, j + 1),
+            );
+            if i != 0 {
+                triangles.push([a, b, d]);
+            }
+            if i != n - 1 {
+                triangles.push([b, c, d]);
+            }
+        }
+    }
+    stl(&triangles)
+}
+
+pub fn options(material: &str) -> v1::QuoteOptions {
+    v1::QuoteOptions {
+        material: material.to_string(),
+        quantity: 1,
+        ..Default::default()
+    }
+}
+
+pub fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().expect("ascii key"));
+    request
+}
+
+/// `GET /metrics`, by hand over TCP.
+pub async fn scrape(running: &Running) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(running.metrics_addr)
+        .await
+        .expect("metrics port");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
+}
+
+/// The value of the sample `name{labels}` (labels as written, in order), or 0 when absent.
+pub fn sample(metrics: &str, name_and_labels: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| {
+            let (key, value) = line.rsplit_once(' ')?;
+            (key == name_and_labels).then(|| value.parse().ok())?
+        })
+        .unwrap_or(0.0)
+}
+
+/// Waits until `check` holds on the scraped metrics (at most 20 s).
+pub async fn until_metrics(running: &Running, check: impl Fn(&str) -> bool) {
+    for _ in 0..400 {
+        if check(&scrape(running).await) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "metrics never reached the expected state:\n{}",
+        scrape(running).await
+    );
+}
