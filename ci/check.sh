@@ -17,6 +17,19 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+step "alert rules"
+if ! command -v promtool >/dev/null; then
+  if [ "${CI:-}" = "true" ]; then
+    # Debian's prometheus package brings promtool.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null
+  else
+    echo "SKIPPED: promtool is not installed (apt-get install prometheus); CI runs this check"
+  fi
+fi
+if command -v promtool >/dev/null; then
+  promtool check rules ops/prometheus/alerts.yml
+fi
+
 step "tests (the README's test command)"
 if [ "${CI:-}" = "true" ] && [ ! -d ../shared/models ]; then
   echo "CI=true but ../shared/models is missing: the corpus tests cannot run" >&2

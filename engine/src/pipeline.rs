@@ -149,6 +149,14 @@ pub enum Stage {
 }
 
 impl Stage {
+    pub const ALL: [Stage; 5] = [
+        Stage::Parse,
+        Stage::Analyze,
+        Stage::Prepare,
+        Stage::Estimate,
+        Stage::ThinWalls,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Stage::Parse => "parse",

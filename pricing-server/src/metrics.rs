@@ -50,6 +50,16 @@ pub struct StageLabels {
     pub stage: &'static str,
 }
 
+/// The service's methods, as metrics label them.
+pub const METHODS: [&str; 5] = [
+    "Quote",
+    "QuoteUpload",
+    "QuoteOrder",
+    "Analyze",
+    "GetPriceBook",
+];
+const PRIORITIES: [&str; 2] = ["high", "regular"];
+
 fn seconds_histogram() -> Histogram {
     // 1 ms to about 65 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 17))
@@ -130,6 +140,31 @@ impl Default for Metrics {
         );
         let bytes = Counter::default();
         registry.register("bytes_processed", "Bytes of the models read", bytes.clone());
+        // Every series a dashboard or an alert reads exists from the start, at zero: a series
+        // that appears only with its first event breaks `rate()` and hides the panel.
+        for priority in PRIORITIES {
+            for method in METHODS {
+                let _ = requests.get_or_create(&RequestLabels {
+                    method,
+                    code: "OK",
+                    priority,
+                });
+                let _ = request_seconds.get_or_create(&MethodLabels { method, priority });
+            }
+            let _ = queue_depth.get_or_create(&PriorityLabels { priority });
+            let _ = queue_wait_seconds.get_or_create(&PriorityLabels { priority });
+            for reason in ["queue_full", "memory", "rate", "concurrency"] {
+                let _ = shed.get_or_create(&ShedLabels { priority, reason });
+            }
+            for reason in ["deadline", "cancelled"] {
+                let _ = jobs_dropped.get_or_create(&DroppedLabels { priority, reason });
+            }
+        }
+        for stage in pricing_engine::pipeline::Stage::ALL {
+            let _ = stage_seconds.get_or_create(&StageLabels {
+                stage: stage.name(),
+            });
+        }
         Metrics {
             registry,
             requests,

@@ -2,6 +2,7 @@
 
 mod auth;
 mod behaviour;
+mod ops;
 mod rpcs;
 
 use std::time::Duration;
