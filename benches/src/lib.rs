@@ -4,6 +4,7 @@
 pub mod accuracy;
 pub mod analyze;
 pub mod generate;
+pub mod load;
 pub mod materials;
 pub mod quote;
 pub mod run;

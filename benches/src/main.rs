@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pricing_bench::{accuracy, analyze, generate, materials, quote, run};
+use pricing_bench::{accuracy, analyze, generate, load, materials, quote, run};
 use pricing_engine::mesh::{Limits, LoadOptions, Unit};
 use pricing_engine::pipeline::{Objective, OrientationMode, QuoteOptions};
 use pricing_engine::pricing::{PriceBook, Priority, QuoteRequest};
@@ -128,6 +128,54 @@ enum Command {
         csv: bool,
         #[command(flatten)]
         load: LoadFlags,
+    },
+    /// Drive a running pricing-server: throughput, p50/p90/p99 per priority class, shed rate,
+    /// errors by status.
+    ///
+    /// Without --baseline: --concurrency clients in a closed loop for --duration seconds. With
+    /// --baseline, three phases side by side: idle (one client, high priority only), capacity
+    /// (a closed loop of --concurrency clients), then an open loop offering --overload times
+    /// that capacity for --duration seconds, --high-share of it high priority. A server that
+    /// requires API keys gets them from --high-key and --regular-key.
+    Load {
+        /// The server's gRPC address
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        target: String,
+        /// The model every request quotes
+        #[arg(long, default_value = "fixtures/models/uv_sphere_r10.stl")]
+        model: PathBuf,
+        #[arg(long, default_value = "pla")]
+        material: String,
+        /// Clients in the closed loops
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds of the (main) run
+        #[arg(long, default_value_t = 20.0)]
+        duration: f64,
+        /// The share of high-priority requests
+        #[arg(long, default_value_t = 0.1)]
+        high_share: f64,
+        /// API key for high-priority requests (also PRICING_HIGH_KEY)
+        #[arg(long, env = "PRICING_HIGH_KEY")]
+        high_key: Option<String>,
+        /// API key for regular requests (also PRICING_REGULAR_KEY)
+        #[arg(long, env = "PRICING_REGULAR_KEY")]
+        regular_key: Option<String>,
+        /// Each request's deadline, in seconds
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+        /// Measure idle latency and capacity first, then offer --overload times the capacity
+        #[arg(long)]
+        baseline: bool,
+        /// With --baseline: the offered load, as a multiple of the measured capacity
+        #[arg(long, default_value_t = 3.0)]
+        overload: f64,
+        /// Sample this process's resident memory (the server's) during the run
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// One JSON object per phase and class, then a summary
+        #[arg(long)]
+        json: bool,
     },
     /// Compare the FDM estimate with PrusaSlicer's print time and filament for the reference
     /// models (supports off, the built-in book's FDM process = the reference profile).
@@ -336,6 +384,52 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Load {
+            target,
+            model,
+            material,
+            concurrency,
+            duration,
+            high_share,
+            high_key,
+            regular_key,
+            timeout,
+            baseline,
+            overload,
+            server_pid,
+            json,
+        } => {
+            if !(0.0..=1.0).contains(&high_share) {
+                anyhow::bail!("--high-share must be between 0 and 1, got {high_share}");
+            }
+            if !(duration > 0.0 && timeout > 0.0 && overload > 0.0) || concurrency == 0 {
+                anyhow::bail!(
+                    "--duration, --timeout, --overload and --concurrency must be above 0"
+                );
+            }
+            let bytes = std::fs::read(&model)
+                .with_context(|| format!("cannot read {}", model.display()))?;
+            let target = load::Target {
+                address: target,
+                model: std::sync::Arc::new(bytes),
+                material,
+                high_key,
+                regular_key,
+                timeout: std::time::Duration::from_secs_f64(timeout),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(run_load(
+                target,
+                concurrency,
+                duration,
+                high_share,
+                baseline,
+                overload,
+                server_pid,
+                json,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Accuracy {
             reference,
             models,
@@ -372,4 +466,98 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_load(
+    target: load::Target,
+    concurrency: usize,
+    duration: f64,
+    high_share: f64,
+    baseline: bool,
+    overload: f64,
+    server_pid: Option<u32>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use std::time::Duration;
+    let memory = server_pid.map(load::sample_memory);
+    let main = Duration::from_secs_f64(duration);
+    let mut phases: Vec<(&str, load::Outcomes)> = Vec::new();
+    let mut offered = None;
+    if baseline {
+        let short = Duration::from_secs_f64((duration / 3.0).max(5.0));
+        eprintln!(
+            "idle: one client, high priority, {:.0} s",
+            short.as_secs_f64()
+        );
+        phases.push(("idle", load::closed_loop(&target, 1, short, 1.0).await?));
+        eprintln!(
+            "capacity: {concurrency} clients, {:.0} s",
+            short.as_secs_f64()
+        );
+        let capacity = load::closed_loop(&target, concurrency, short, 0.0).await?;
+        let rate = load::throughput(&capacity) * overload;
+        phases.push(("capacity", capacity));
+        eprintln!("load: {rate:.1} requests/s ({overload}x capacity), {duration:.0} s");
+        offered = Some(rate);
+        phases.push((
+            "load",
+            load::open_loop(&target, rate, main, high_share, 100_000).await?,
+        ));
+    } else {
+        eprintln!("closed loop: {concurrency} clients, {duration:.0} s");
+        phases.push((
+            "run",
+            load::closed_loop(&target, concurrency, main, high_share).await?,
+        ));
+    }
+    let rss = match memory {
+        Some((stop, task)) => {
+            let _ = stop.send(true);
+            Some(task.await?)
+        }
+        None => None,
+    };
+    let ratio = match (phases.first(), phases.last()) {
+        (Some(("idle", idle)), Some(("load", loaded))) => loaded
+            .quantile_ms(load::Class::High, 0.99)
+            .zip(idle.quantile_ms(load::Class::High, 0.99))
+            .map(|(l, i)| l / i),
+        _ => None,
+    };
+    let (rss_min, rss_max) = rss
+        .as_ref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            (
+                s.iter().copied().fold(f64::INFINITY, f64::min),
+                s.iter().copied().fold(0.0, f64::max),
+            )
+        })
+        .unzip();
+    if json {
+        for (phase, outcomes) in &phases {
+            for row in load::rows_json(phase, outcomes) {
+                println!("{row}");
+            }
+        }
+        println!(
+            "{}",
+            serde_json::json!({"summary": {"offered_per_s": offered, "high_p99_load_over_idle": ratio,
+                "server_rss_mib_min": rss_min, "server_rss_mib_max": rss_max}})
+        );
+    } else {
+        let refs: Vec<(&str, &load::Outcomes)> = phases.iter().map(|(p, o)| (*p, o)).collect();
+        print!("{}", load::table(&refs));
+        if let Some(rate) = offered {
+            println!("offered load: {rate:.1} requests/s");
+        }
+        if let Some(ratio) = ratio {
+            println!("high-priority p99 under load / idle: {ratio:.2}x");
+        }
+        if let (Some(min), Some(max)) = (rss_min, rss_max) {
+            println!("server resident memory: {min:.0} to {max:.0} MiB");
+        }
+    }
+    Ok(())
 }

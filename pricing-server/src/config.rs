@@ -11,6 +11,8 @@
 //! high_queue = 64             # queued jobs per lane; beyond, RESOURCE_EXHAUSTED
 //! regular_queue = 256
 //! high_per_regular = 4        # high jobs taken in a row while regular work waits
+//! high_reserved = 1           # extra slots only high jobs may take (0: none)
+//! regular_niceness = 10       # CPU priority of regular work (nice 0..19; 0: same as high)
 //! queued_bytes = 1073741824   # model bytes held by queued and running work, in all
 //!
 //! [limits]
@@ -85,6 +87,8 @@ struct RawScheduler {
     high_queue: Option<usize>,
     regular_queue: Option<usize>,
     high_per_regular: Option<u32>,
+    high_reserved: Option<usize>,
+    regular_niceness: Option<u8>,
     queued_bytes: Option<u64>,
 }
 
@@ -121,6 +125,10 @@ pub struct SchedulerConfig {
     pub high_queue: usize,
     pub regular_queue: usize,
     pub high_per_regular: u32,
+    /// Extra slots beyond `workers` that only high jobs may take.
+    pub high_reserved: usize,
+    /// The CPU priority (nice value, 0 to 19) of the regular lane's threads.
+    pub regular_niceness: u8,
     pub queued_bytes: u64,
 }
 
@@ -235,6 +243,16 @@ impl Config {
                 "scheduler.high_per_regular",
                 raw.scheduler.high_per_regular.unwrap_or(4),
             )?,
+            high_reserved: raw.scheduler.high_reserved.unwrap_or(1),
+            regular_niceness: match raw.scheduler.regular_niceness.unwrap_or(10) {
+                n @ 0..=19 => n,
+                n => {
+                    return Err(field(
+                        "scheduler.regular_niceness",
+                        format!("must be a nice value from 0 to 19, got {n}"),
+                    ));
+                }
+            },
             queued_bytes: positive(
                 "scheduler.queued_bytes",
                 raw.scheduler.queued_bytes.unwrap_or(1 << 30),

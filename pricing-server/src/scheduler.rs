@@ -1,8 +1,14 @@
-//! The scheduler: engine work runs on its own rayon pool, never on tokio's threads, and waits
+//! The scheduler: engine work runs on its own rayon pools, never on tokio's threads, and waits
 //! in two bounded lanes, high and regular, so that partners are served first under overload.
 //!
-//! - At most `workers` jobs run at once; the backlog stays in the lanes, not in rayon's deque,
-//!   so priority, deadlines and cancellation are decided when a worker frees up.
+//! - Each lane has its own pool. The regular pool's threads run at a lower CPU priority (nice
+//!   `regular_niceness`), so a high job that starts while regular jobs run gets the cores it
+//!   would have on an idle server (a quote is parallel inside), and regular work still moves.
+//!
+//! - At most `workers` jobs run at once, plus `high_reserved` slots that only high jobs may
+//!   take: a partner's request starts at once even when regular work fills every worker. The
+//!   backlog stays in the lanes, not in rayon's deque, so priority, deadlines and
+//!   cancellation are decided when a worker frees up.
 //! - A free worker takes from the high lane first, but after `high_per_regular` high jobs in a
 //!   row it takes one regular job if any waits: regular work is never starved.
 //! - A full lane, or model bytes beyond the `queued_bytes` budget, refuses the job at once
@@ -143,7 +149,8 @@ struct State {
 
 struct Inner {
     state: Mutex<State>,
-    pool: rayon::ThreadPool,
+    /// The high lane's pool, and the regular lane's (lower CPU priority).
+    pools: [rayon::ThreadPool; 2],
     config: SchedulerConfig,
     metrics: Arc<Metrics>,
 }
@@ -155,11 +162,19 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// A scheduler with its own pool of `config.workers` threads.
+    /// A scheduler with its own pools: `workers + high_reserved` threads for high jobs,
+    /// `workers` for regular ones.
     pub fn new(config: SchedulerConfig, metrics: Arc<Metrics>) -> std::io::Result<Scheduler> {
-        let pool = rayon::ThreadPoolBuilder::new()
+        let high = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.workers + config.high_reserved)
+            .thread_name(|i| format!("pricing-high-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let niceness = config.regular_niceness;
+        let regular = rayon::ThreadPoolBuilder::new()
             .num_threads(config.workers)
-            .thread_name(|i| format!("pricing-worker-{i}"))
+            .thread_name(|i| format!("pricing-regular-{i}"))
+            .start_handler(move |_| lower_priority(niceness))
             .build()
             .map_err(std::io::Error::other)?;
         Ok(Scheduler {
@@ -172,7 +187,7 @@ impl Scheduler {
                     mean_run_s: 0.05,
                     closed: false,
                 }),
-                pool,
+                pools: [high, regular],
                 config,
                 metrics,
             }),
@@ -284,10 +299,10 @@ impl Inner {
 }
 
 impl State {
-    /// The next job by the lane rule.
-    fn pick(&mut self, high_per_regular: u32) -> Option<Job> {
+    /// The next job by the lane rule; only a high one when `regular_allowed` is false.
+    fn pick(&mut self, high_per_regular: u32, regular_allowed: bool) -> Option<Job> {
         let high_waits = !self.lanes[0].is_empty();
-        let regular_waits = !self.lanes[1].is_empty();
+        let regular_waits = regular_allowed && !self.lanes[1].is_empty();
         if high_waits && (!regular_waits || self.high_streak < high_per_regular) {
             self.high_streak += 1;
             self.lanes[0].pop_front()
@@ -300,14 +315,38 @@ impl State {
     }
 }
 
+/// Lowers the calling thread's CPU priority to `niceness` (0: leave it).
+fn lower_priority(niceness: u8) {
+    if niceness == 0 {
+        return;
+    }
+    use thread_priority::{ThreadPriority, ThreadPriorityValue, set_current_thread_priority};
+    // The crate maps 0..=99 onto niceness 19..=-20; find the value for `niceness`.
+    let value = ((19 - i32::from(niceness.min(19))) * 99 / 39).clamp(0, 99) as u8;
+    let outcome = ThreadPriorityValue::try_from(value)
+        .map_err(|err| err.to_string())
+        .and_then(|v| {
+            set_current_thread_priority(ThreadPriority::Crossplatform(v))
+                .map_err(|err| format!("{err:?}"))
+        });
+    if let Err(err) = outcome {
+        tracing::warn!(
+            niceness,
+            "cannot lower the regular workers' priority: {err}"
+        );
+    }
+}
+
 /// Starts queued jobs while workers are free; drops the expired and cancelled ones it meets.
 fn pump(inner: &Arc<Inner>) {
     let mut to_run = Vec::new();
     let mut to_drop = Vec::new();
     {
         let mut state = inner.lock();
-        while state.running < inner.config.workers {
-            let Some(job) = state.pick(inner.config.high_per_regular) else {
+        let workers = inner.config.workers;
+        while state.running < workers + inner.config.high_reserved {
+            let regular_allowed = state.running < workers;
+            let Some(job) = state.pick(inner.config.high_per_regular, regular_allowed) else {
                 break;
             };
             inner.set_depth(&state, job.lane);
@@ -358,7 +397,7 @@ fn pump(inner: &Arc<Inner>) {
     }
     for job in to_run {
         let inner_for_job = inner.clone();
-        inner.pool.spawn(move || {
+        inner.pools[job.lane.index()].spawn(move || {
             let Job {
                 start, reservation, ..
             } = job;
@@ -391,6 +430,8 @@ mod tests {
                 high_queue: queue,
                 regular_queue: queue,
                 high_per_regular: 2,
+                high_reserved: 0,
+                regular_niceness: 10,
                 queued_bytes: 1000,
             },
             Arc::new(Metrics::default()),
@@ -454,6 +495,47 @@ mod tests {
             *order.lock().expect("lock"),
             ["h1", "h2", "r1", "h3", "h4", "r2"]
         );
+    }
+
+    #[tokio::test]
+    async fn a_reserved_slot_starts_high_work_past_busy_workers() {
+        let s = Scheduler::new(
+            SchedulerConfig {
+                workers: 1,
+                high_queue: 10,
+                regular_queue: 10,
+                high_per_regular: 2,
+                high_reserved: 1,
+                regular_niceness: 10,
+                queued_bytes: 1000,
+            },
+            Arc::new(Metrics::default()),
+        )
+        .expect("pool");
+        let release = block(&s);
+        // The one worker is busy: regular work waits, high work runs in the reserved slot.
+        let regular = s
+            .submit(
+                Lane::Regular,
+                s.reserve(0).expect("budget"),
+                None,
+                Cancel::default(),
+                || "regular",
+            )
+            .expect("accepted");
+        let high = s
+            .submit(
+                Lane::High,
+                s.reserve(0).expect("budget"),
+                None,
+                Cancel::default(),
+                || "high",
+            )
+            .expect("accepted");
+        assert_eq!(high.wait().await, Ok("high"));
+        assert_eq!(s.pending(), 2, "the blocker and the regular job");
+        release.send(()).expect("release");
+        assert_eq!(regular.wait().await, Ok("regular"));
     }
 
     #[tokio::test]

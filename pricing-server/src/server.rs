@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use pricing_proto::v1::pricing_service_server::PricingServiceServer;
 use tokio::sync::watch;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
@@ -102,13 +103,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     if let Some(tls) = tls {
         builder = builder.tls_config(tls).context("configuring TLS")?;
     }
+    // Small answers must not wait for Nagle's algorithm and a delayed ACK (40 ms each).
+    let incoming = TcpListenerStream::new(grpc_listener).map(|stream| {
+        if let Ok(stream) = &stream {
+            let _ = stream.set_nodelay(true);
+        }
+        stream
+    });
     let (stop, mut stopped) = watch::channel(false);
     let (grpc_done_tx, grpc_done_rx) = watch::channel(false);
     let grpc = builder
         .add_service(health_service)
         .add_service(reflection)
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
+        .serve_with_incoming_shutdown(incoming, async move {
             let mut done = grpc_done_rx;
             let _ = done.wait_for(|d| *d).await;
         });

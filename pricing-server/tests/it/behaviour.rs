@@ -15,7 +15,7 @@ use super::{box_stl, config, options, sample, scrape, serve, sphere_stl, until_m
 
 fn one_worker(shop_concurrent: u32) -> pricing_server::config::Config {
     config(&format!(
-        "[scheduler]\nworkers = 1\nregular_queue = 4\nhigh_queue = 4\n\n{}",
+        "[scheduler]\nworkers = 1\nhigh_reserved = 0\nregular_queue = 4\nhigh_queue = 4\n\n{}",
         tenants_with(1000.0, 1000, shop_concurrent)
     ))
 }
@@ -320,4 +320,40 @@ async fn shutdown_drains_in_flight_work() {
         .await
         .expect("stops after draining")
         .expect("clean stop");
+}
+
+#[tokio::test]
+async fn the_load_tool_drives_a_server() {
+    use pricing_bench::load;
+    let (running, _client) = serve(config("")).await;
+    let target = load::Target {
+        address: running.grpc_addr.to_string(),
+        model: Arc::new(box_stl([10.0, 10.0, 10.0])),
+        material: "pla".to_string(),
+        high_key: None,
+        regular_key: None,
+        timeout: Duration::from_secs(10),
+    };
+    let outcomes = load::closed_loop(&target, 2, Duration::from_millis(500), 0.0)
+        .await
+        .expect("runs");
+    assert!(
+        outcomes
+            .ok
+            .get(&load::Class::Regular)
+            .is_some_and(|ok| !ok.is_empty())
+    );
+    assert!(outcomes.failed.is_empty(), "{:?}", outcomes.failed);
+    assert!(outcomes.quantile_ms(load::Class::Regular, 0.99).is_some());
+    // Without keys the server serves everyone at regular: high requests are refused.
+    let outcomes = load::closed_loop(&target, 1, Duration::from_millis(200), 1.0)
+        .await
+        .expect("runs");
+    assert!(
+        outcomes
+            .failed
+            .keys()
+            .all(|(_, code)| code == "PermissionDenied")
+    );
+    running.shutdown().await.expect("stops");
 }
