@@ -3,6 +3,7 @@
 mod auth;
 mod behaviour;
 mod ops;
+mod process;
 mod rpcs;
 
 use std::time::Duration;

@@ -313,3 +313,50 @@ async fn health_and_reflection_work_without_the_proto() {
     );
     running.shutdown().await.expect("stops");
 }
+
+#[tokio::test]
+async fn tls_when_certificates_are_configured() {
+    use tonic::transport::{Certificate, ClientTlsConfig};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    let dir = std::env::temp_dir().join(format!("pricing-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("server.pem"), cert.cert.pem()).expect("write cert");
+    std::fs::write(dir.join("server.key"), cert.signing_key.serialize_pem()).expect("write key");
+    let config = pricing_server::config::Config::from_toml(
+        "listen = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\n[tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n",
+        &dir,
+    )
+    .expect("config");
+    let running = pricing_server::server::start(config).await.expect("starts");
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(cert.cert.pem()))
+        .domain_name("localhost");
+    let channel = tonic::transport::Channel::from_shared(format!("https://{}", running.grpc_addr))
+        .expect("uri")
+        .tls_config(tls)
+        .expect("tls")
+        .connect()
+        .await
+        .expect("a TLS connection");
+    let book = v1::pricing_service_client::PricingServiceClient::new(channel)
+        .get_price_book(v1::GetPriceBookRequest {})
+        .await
+        .expect("over TLS")
+        .into_inner();
+    assert_eq!(book.currency, "EUR");
+    // A plaintext client gets nowhere.
+    let plain = tonic::transport::Channel::from_shared(format!("http://{}", running.grpc_addr))
+        .expect("uri")
+        .connect()
+        .await;
+    if let Ok(channel) = plain {
+        assert!(
+            v1::pricing_service_client::PricingServiceClient::new(channel)
+                .get_price_book(v1::GetPriceBookRequest {})
+                .await
+                .is_err()
+        );
+    }
+    running.shutdown().await.expect("stops");
+    let _ = std::fs::remove_dir_all(&dir);
+}
