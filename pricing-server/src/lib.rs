@@ -9,7 +9,10 @@
 //! queues engine work in two lanes (high first, regular never starved), [`service`] implements
 //! `pricing.v1.PricingService`, [`status`] maps every error to its gRPC code in one place,
 //! [`metrics`] serves Prometheus metrics, and [`server`] starts and gracefully stops it all.
+//! [`adapter`] is the RabbitMQ queue adapter, a client of the service (or of the engine
+//! in-process).
 
+pub mod adapter;
 pub mod auth;
 pub mod config;
 pub mod convert;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use pricing_server::adapter::{self, AdapterConfig, Pricer};
 use pricing_server::config::Config;
 
 #[derive(Parser)]
@@ -43,6 +44,69 @@ enum Command {
         /// Configuration file (also PRICING_SERVER_CONFIG)
         #[arg(long, env = "PRICING_SERVER_CONFIG")]
         config: Option<PathBuf>,
+        /// Log lines as text or as JSON objects
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+    },
+    /// Price every request from RabbitMQ and publish its outcome: partners first, nothing lost.
+    ///
+    /// Declares the topology (exchange pricing.requests, quorum queues
+    /// pricing.requests.priority and .regular, exchange pricing.events, queue
+    /// pricing.requests.dead), consumes both queues (high first, a regular one after
+    /// --high-per-regular high ones in a row), gets each quote from the pricing servers
+    /// (round-robin) or the engine in-process (--embedded), publishes OrderPriceCalculated or
+    /// OrderPriceFailed to pricing.events, and acknowledges only once the broker confirmed it.
+    /// Transient failures are retried with back-off, then dead-lettered after --max-attempts.
+    /// Reconnects with back-off when the broker goes away; SIGTERM finishes in-flight requests.
+    Adapter {
+        /// The broker (also PRICING_AMQP_URL)
+        #[arg(
+            long,
+            env = "PRICING_AMQP_URL",
+            default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+        )]
+        amqp: String,
+        /// Pricing servers, comma-separated (ADDR[,ADDR...])
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "embedded",
+            conflicts_with = "embedded"
+        )]
+        pricing: Vec<String>,
+        /// Run the engine in-process instead of calling servers
+        #[arg(long)]
+        embedded: bool,
+        /// API key for the partners' requests (also PRICING_HIGH_KEY)
+        #[arg(long, env = "PRICING_HIGH_KEY")]
+        high_key: Option<String>,
+        /// API key for the shop's requests (also PRICING_REGULAR_KEY)
+        #[arg(long, env = "PRICING_REGULAR_KEY")]
+        regular_key: Option<String>,
+        /// Prepended to every exchange and queue name
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Metrics address
+        #[arg(long, default_value = "127.0.0.1:9465")]
+        metrics_listen: SocketAddr,
+        /// Requests processed at once
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Unacknowledged deliveries per queue
+        #[arg(long, default_value_t = 16)]
+        prefetch: u16,
+        /// High requests started in a row while regular ones wait
+        #[arg(long, default_value_t = 4)]
+        high_per_regular: u32,
+        /// Attempts before a request that keeps failing transiently is dead-lettered
+        #[arg(long, default_value_t = 5)]
+        max_attempts: u32,
+        /// Back-off before the first retry, in milliseconds (doubled each attempt, at most 10 s)
+        #[arg(long, default_value_t = 500)]
+        retry_ms: u64,
+        /// Each quote's deadline, in seconds
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
         /// Log lines as text or as JSON objects
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
@@ -91,6 +155,77 @@ async fn terminated() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Adapter {
+            amqp,
+            pricing,
+            embedded,
+            high_key,
+            regular_key,
+            prefix,
+            metrics_listen,
+            concurrency,
+            prefetch,
+            high_per_regular,
+            max_attempts,
+            retry_ms,
+            timeout,
+            log_format,
+        } => {
+            init_logs(log_format);
+            if concurrency == 0 || prefetch == 0 || high_per_regular == 0 || max_attempts == 0 {
+                eprintln!(
+                    "pricing-server: --concurrency, --prefetch, --high-per-regular and --max-attempts must be above 0"
+                );
+                return ExitCode::from(2);
+            }
+            let config = AdapterConfig {
+                amqp,
+                prefix,
+                metrics_listen,
+                concurrency,
+                prefetch,
+                high_per_regular,
+                max_attempts,
+                retry_base: std::time::Duration::from_millis(retry_ms),
+                retry_max: std::time::Duration::from_secs(10),
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    eprintln!("pricing-server: cannot start the runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let outcome = runtime.block_on(async {
+                let pricer = if embedded {
+                    let defaults = Config::default();
+                    Pricer::Embedded {
+                        book: std::sync::Arc::new(defaults.book),
+                        limits: defaults.limits,
+                    }
+                } else {
+                    Pricer::remote(
+                        &pricing,
+                        high_key,
+                        regular_key,
+                        std::time::Duration::from_secs_f64(timeout.max(0.001)),
+                    )?
+                };
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                tokio::spawn(async move {
+                    terminated().await;
+                    let _ = stop.send(true);
+                });
+                adapter::run(config, pricer, stopped).await
+            });
+            match outcome {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("pricing-server: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::HashKey { key } => {
             println!("{}", pricing_server::auth::key_hash_hex(&key));
             ExitCode::SUCCESS

@@ -184,10 +184,7 @@ impl Default for Metrics {
 impl Metrics {
     /// The metrics in Prometheus's text format.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
-        out
+        render(&self.registry)
     }
 }
 
@@ -197,18 +194,27 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_registry(listener, move || metrics.render(), shutdown).await
+}
+
+/// Serves `GET /metrics`, the text `render` gives, on `listener` until `shutdown` resolves.
+pub async fn serve_registry(
+    listener: tokio::net::TcpListener,
+    render: impl Fn() -> String + Clone + Send + Sync + 'static,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use axum::http::header;
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let metrics = metrics.clone();
+            let render = render.clone();
             async move {
                 (
                     [(
                         header::CONTENT_TYPE,
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     )],
-                    metrics.render(),
+                    render(),
                 )
             }
         }),
@@ -216,6 +222,14 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Renders a registry in Prometheus's text format.
+pub fn render(registry: &Registry) -> String {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, registry)
+        .expect("writing to a String cannot fail");
+    out
 }
 
 /// The address a metrics listener is bound to, for logs.

@@ -1,5 +1,6 @@
 //! The server end to end: a real tonic client against a server on 127.0.0.1:0.
 
+mod adapter;
 mod auth;
 mod behaviour;
 mod ops;

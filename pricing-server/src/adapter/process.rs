@@ -1,0 +1,416 @@
+//! One request, from delivery to acknowledgement. Every request ends with exactly one outcome,
+//! published and confirmed before the request is acknowledged:
+//!
+//! - priced: `OrderPriceCalculated` on `order.price_calculated`;
+//! - a bad request or model (`INVALID_ARGUMENT`, `NOT_FOUND`, `FAILED_PRECONDITION`,
+//!   `OUT_OF_RANGE`, an unreadable `model_uri`): `OrderPriceFailed` with `retryable: false`;
+//! - a transient failure (no server reachable, `RESOURCE_EXHAUSTED`, `UNAVAILABLE`, a deadline):
+//!   after a back-off that blocks no other request, the request is published again on its
+//!   queue with `x-attempts` one higher; after `max_attempts`, it goes to the dead-letter
+//!   queue with `x-death-reason` and `x-attempts`;
+//! - a body that cannot be decoded, or without a `request_id`: the dead-letter queue, with the
+//!   decode error.
+//!
+//! If the outcome cannot be published (the broker went away), the request is not acknowledged:
+//! the broker delivers it again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lapin::Confirmation;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicNackOptions, BasicPublishOptions};
+use lapin::types::AMQPValue;
+use lapin::{BasicProperties, Channel};
+use pricing_engine::pricing::Priority;
+use pricing_proto::v1;
+use prost::Message;
+
+use super::metrics::{AdapterMetrics, DeadLabels, PublishedLabels, QueueLabels};
+use super::pricer::{Pricer, is_transient};
+use super::{AdapterConfig, CALCULATED_KEY, FAILED_KEY, Names, PRIORITY_KEY, REGULAR_KEY};
+use crate::status::code_name;
+
+/// What every request's processing shares.
+pub struct Shared {
+    pub names: Names,
+    pub pricer: Pricer,
+    pub metrics: Arc<AdapterMetrics>,
+    pub config: AdapterConfig,
+}
+
+pub const PROTOBUF: &str = "application/protobuf";
+pub const JSON: &str = "application/json";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => PROTOBUF,
+            Encoding::Json => JSON,
+        }
+    }
+
+    fn encode<M: Message + serde::Serialize>(self, message: &M) -> Vec<u8> {
+        match self {
+            Encoding::Protobuf => message.encode_to_vec(),
+            Encoding::Json => serde_json::to_vec(message).expect("a message always serializes"),
+        }
+    }
+}
+
+/// A publish that did not reach the broker's disk, or could not be routed.
+#[derive(Debug)]
+struct NotPublished(String);
+
+/// Publishes and waits for the broker's confirm; an unroutable message is not published.
+async fn publish(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) -> Result<(), NotPublished> {
+    let confirm = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..BasicPublishOptions::default()
+            },
+            body,
+            properties.with_delivery_mode(2),
+        )
+        .await
+        .map_err(|err| NotPublished(err.to_string()))?
+        .await
+        .map_err(|err| NotPublished(err.to_string()))?;
+    match confirm {
+        Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
+        Confirmation::Ack(Some(_)) => Err(NotPublished(format!(
+            "no queue is bound to `{exchange}` for `{routing_key}`: the message would be lost"
+        ))),
+        Confirmation::Nack(_) => Err(NotPublished("the broker refused the message".to_string())),
+    }
+}
+
+fn header_u32(delivery: &Delivery, name: &str) -> u32 {
+    delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|headers| headers.inner().get(name))
+        .and_then(|value| match value {
+            AMQPValue::LongLongInt(v) => u32::try_from(*v).ok(),
+            AMQPValue::LongInt(v) => u32::try_from(*v).ok(),
+            AMQPValue::LongUInt(v) => Some(*v),
+            AMQPValue::ShortInt(v) => u32::try_from(*v).ok(),
+            AMQPValue::ShortUInt(v) => Some(u32::from(*v)),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+fn decode(
+    delivery: &Delivery,
+) -> Result<(Encoding, v1::PriceRequested), (Option<Encoding>, String)> {
+    let content_type = delivery
+        .properties
+        .content_type()
+        .as_ref()
+        .map(|c| c.as_str().to_ascii_lowercase());
+    let encoding = match content_type
+        .as_deref()
+        .map(|c| c.split(';').next().unwrap_or("").trim())
+    {
+        Some(PROTOBUF) | Some("application/x-protobuf") => Encoding::Protobuf,
+        Some(JSON) => Encoding::Json,
+        other => {
+            return Err((
+                None,
+                format!(
+                    "content_type is {}; expected {PROTOBUF} or {JSON}",
+                    other.map_or("missing".to_string(), |c| format!("`{c}`"))
+                ),
+            ));
+        }
+    };
+    let request = match encoding {
+        Encoding::Protobuf => {
+            v1::PriceRequested::decode(delivery.data.as_slice()).map_err(|err| {
+                (
+                    Some(encoding),
+                    format!("not a PriceRequested in protobuf: {err}"),
+                )
+            })?
+        }
+        Encoding::Json => serde_json::from_slice(&delivery.data).map_err(|err| {
+            (
+                Some(encoding),
+                format!("not a PriceRequested in JSON: {err}"),
+            )
+        })?,
+    };
+    if request.request_id.trim().is_empty() {
+        return Err((Some(encoding), "request_id is missing".to_string()));
+    }
+    Ok((encoding, request))
+}
+
+/// Reads the model: inline, or a `file://` URI.
+async fn model(request: &mut v1::PriceRequested) -> Result<Vec<u8>, String> {
+    match request.model.take() {
+        Some(v1::price_requested::Model::ModelBytes(bytes)) => Ok(bytes),
+        Some(v1::price_requested::Model::ModelUri(uri)) => {
+            let Some(path) = uri.strip_prefix("file://") else {
+                return Err(format!("model_uri `{uri}` is not a file:// URI"));
+            };
+            tokio::fs::read(path)
+                .await
+                .map_err(|err| format!("cannot read model_uri `{uri}`: {err}"))
+        }
+        None => Err("the request has neither model_bytes nor model_uri".to_string()),
+    }
+}
+
+/// Processes one delivery to its outcome.
+pub async fn process(shared: &Shared, channel: &Channel, delivery: Delivery, high: bool) {
+    let started = Instant::now();
+    let priority = if high { "high" } else { "regular" };
+    let labels = QueueLabels { priority };
+    shared.metrics.consumed.get_or_create(&labels).inc();
+    shared.metrics.in_flight.inc();
+    let settled = settle(shared, channel, &delivery, high).await;
+    let acked = match settled {
+        Ok(()) => delivery.ack(BasicAckOptions::default()).await.is_ok(),
+        Err(NotPublished(reason)) => {
+            tracing::warn!("outcome not published ({reason}); the request goes back to its queue");
+            // Give the broker a moment before the request comes round again.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let _ = delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                })
+                .await;
+            false
+        }
+    };
+    if acked {
+        shared
+            .metrics
+            .processing_seconds
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+    }
+    shared.metrics.in_flight.dec();
+}
+
+/// Publishes the request's outcome; `Ok` once it is confirmed and the request may be acked.
+async fn settle(
+    shared: &Shared,
+    channel: &Channel,
+    delivery: &Delivery,
+    high: bool,
+) -> Result<(), NotPublished> {
+    let priority_label = if high { "high" } else { "regular" };
+    let attempts = header_u32(delivery, "x-attempts");
+    let (encoding, mut request) = match decode(delivery) {
+        Ok(decoded) => decoded,
+        Err((_, reason)) => {
+            return dead_letter(
+                shared,
+                channel,
+                delivery,
+                priority_label,
+                "undecodable",
+                &reason,
+                attempts,
+            )
+            .await;
+        }
+    };
+    let request_id = request.request_id.clone();
+    let order_id = request.order_id.clone();
+    let failed = |code: &str, message: String, retryable: bool| v1::OrderPriceFailed {
+        request_id: request_id.clone(),
+        order_id: order_id.clone(),
+        code: code.to_string(),
+        message,
+        retryable,
+    };
+    let properties = || {
+        BasicProperties::default()
+            .with_content_type(encoding.content_type().into())
+            .with_message_id(request_id.as_str().into())
+    };
+    let model = match model(&mut request).await {
+        Ok(model) => model,
+        Err(message) => {
+            let event = failed("INVALID_ARGUMENT", message, false);
+            return publish_event(
+                shared,
+                channel,
+                encoding.encode(&event),
+                FAILED_KEY,
+                properties(),
+                priority_label,
+            )
+            .await;
+        }
+    };
+    let options = request.options.take().unwrap_or_default();
+    let priority = if high {
+        Priority::High
+    } else {
+        Priority::Regular
+    };
+    match shared.pricer.quote(options, model, priority).await {
+        Ok(quote) => {
+            let event = v1::OrderPriceCalculated {
+                request_id: request_id.clone(),
+                order_id: order_id.clone(),
+                quote: Some(quote),
+            };
+            publish_event(
+                shared,
+                channel,
+                encoding.encode(&event),
+                CALCULATED_KEY,
+                properties(),
+                priority_label,
+            )
+            .await
+        }
+        Err(status) if !is_transient(status.code()) => {
+            let event = failed(
+                code_name(status.code()),
+                status.message().to_string(),
+                false,
+            );
+            publish_event(
+                shared,
+                channel,
+                encoding.encode(&event),
+                FAILED_KEY,
+                properties(),
+                priority_label,
+            )
+            .await
+        }
+        Err(status) => {
+            let attempt = attempts + 1;
+            let reason = format!("{}: {}", code_name(status.code()), status.message());
+            if attempt >= shared.config.max_attempts {
+                return dead_letter(
+                    shared,
+                    channel,
+                    delivery,
+                    priority_label,
+                    "attempts",
+                    &format!("gave up after {attempt} attempts; the last: {reason}"),
+                    attempt,
+                )
+                .await;
+            }
+            let delay = shared
+                .config
+                .retry_base
+                .saturating_mul(1 << attempts.min(16))
+                .min(shared.config.retry_max);
+            tracing::info!(request_id = %request_id, attempt, ?delay, "transient failure ({reason}); retrying");
+            tokio::time::sleep(delay).await;
+            let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+            headers.insert(
+                "x-attempts".into(),
+                AMQPValue::LongLongInt(i64::from(attempt)),
+            );
+            headers.insert(
+                "x-last-error".into(),
+                AMQPValue::LongString(reason.as_str().into()),
+            );
+            let again = delivery.properties.clone().with_headers(headers);
+            publish(
+                channel,
+                &shared.names.requests,
+                if high { PRIORITY_KEY } else { REGULAR_KEY },
+                &delivery.data,
+                again,
+            )
+            .await?;
+            shared
+                .metrics
+                .retried
+                .get_or_create(&QueueLabels {
+                    priority: priority_label,
+                })
+                .inc();
+            Ok(())
+        }
+    }
+}
+
+async fn publish_event(
+    shared: &Shared,
+    channel: &Channel,
+    body: Vec<u8>,
+    key: &'static str,
+    properties: BasicProperties,
+    priority: &'static str,
+) -> Result<(), NotPublished> {
+    publish(channel, &shared.names.events, key, &body, properties).await?;
+    let event = if key == CALCULATED_KEY {
+        "price_calculated"
+    } else {
+        "price_failed"
+    };
+    shared
+        .metrics
+        .published
+        .get_or_create(&PublishedLabels { priority, event })
+        .inc();
+    Ok(())
+}
+
+/// Moves the delivery, as it came, to the dead-letter queue with why in its headers.
+async fn dead_letter(
+    shared: &Shared,
+    channel: &Channel,
+    delivery: &Delivery,
+    priority: &'static str,
+    reason_kind: &'static str,
+    reason: &str,
+    attempts: u32,
+) -> Result<(), NotPublished> {
+    tracing::warn!(reason, attempts, "dead-lettering a request");
+    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+    headers.insert(
+        "x-death-reason".into(),
+        AMQPValue::LongString(reason.into()),
+    );
+    headers.insert(
+        "x-attempts".into(),
+        AMQPValue::LongLongInt(i64::from(attempts)),
+    );
+    headers.insert(
+        "x-original-routing-key".into(),
+        AMQPValue::LongString(delivery.routing_key.as_str().into()),
+    );
+    let properties = delivery.properties.clone().with_headers(headers);
+    publish(channel, "", &shared.names.dead, &delivery.data, properties).await?;
+    shared
+        .metrics
+        .dead_lettered
+        .get_or_create(&DeadLabels {
+            priority,
+            reason: reason_kind,
+        })
+        .inc();
+    Ok(())
+}
