@@ -121,10 +121,15 @@ pub fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
     request
 }
 
-/// `GET /metrics`, by hand over TCP.
+/// `GET /metrics` of a server, by hand over TCP.
 pub async fn scrape(running: &Running) -> String {
+    scrape_addr(running.metrics_addr).await
+}
+
+/// `GET /metrics` at `address`.
+pub async fn scrape_addr(address: std::net::SocketAddr) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(running.metrics_addr)
+    let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("metrics port");
     stream

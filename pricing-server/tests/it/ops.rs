@@ -3,7 +3,18 @@
 
 use std::collections::BTreeSet;
 
-use super::{config, scrape, serve};
+use std::time::Duration;
+
+use pricing_server::adapter::{self, AdapterConfig, Pricer};
+
+use super::{config, scrape_addr, serve};
+
+fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+}
 
 /// The `pricing_*` names an expression file uses.
 fn used_names(text: &str) -> BTreeSet<String> {
@@ -40,8 +51,39 @@ async fn dashboards_and_alerts_use_existing_metrics() {
         std::fs::read_to_string(root.join("ops/grafana/pricing.json")).expect("dashboard");
     let alerts = std::fs::read_to_string(root.join("ops/prometheus/alerts.yml")).expect("alerts");
     let (running, _client) = serve(config("")).await;
-    let exported: BTreeSet<String> = scrape(&running)
-        .await
+    let mut text = scrape_addr(running.metrics_addr).await;
+    // The adapter serves its own metrics, broker or not: point it at nothing.
+    let metrics_addr = free_address();
+    let adapter_config = AdapterConfig {
+        amqp: format!("amqp://guest:guest@{}/%2f", free_address()),
+        prefix: String::new(),
+        metrics_listen: metrics_addr,
+        concurrency: 1,
+        prefetch: 1,
+        high_per_regular: 1,
+        max_attempts: 1,
+        retry_base: Duration::from_millis(100),
+        retry_max: Duration::from_secs(1),
+    };
+    let pricer = Pricer::remote(
+        &[running.grpc_addr.to_string()],
+        None,
+        None,
+        Duration::from_secs(1),
+    )
+    .expect("pricer");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let adapter = tokio::spawn(adapter::run(adapter_config, pricer, stopped));
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(metrics_addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    text.push_str(&scrape_addr(metrics_addr).await);
+    stop.send(true).expect("stop");
+    adapter.await.expect("task").expect("adapter stops");
+    let exported: BTreeSet<String> = text
         .lines()
         .filter_map(|line| line.strip_prefix("# TYPE "))
         .filter_map(|line| line.split_whitespace().next())
@@ -51,7 +93,7 @@ async fn dashboards_and_alerts_use_existing_metrics() {
         .union(&used_names(&alerts))
         .cloned()
         .collect();
-    assert!(used.len() >= 10, "{used:?}");
+    assert!(used.len() >= 15, "{used:?}");
     let missing: Vec<&String> = used
         .iter()
         .filter(|name| !exported.contains(family(name)))
