@@ -244,30 +244,35 @@ async fn session(
     );
     let publish = Arc::new(publish);
     let mut waiting: [VecDeque<lapin::message::Delivery>; 2] = [VecDeque::new(), VecDeque::new()];
+    // Tasks of this session (processing, or waiting to retry), and the worker slots.
     let mut in_flight: JoinSet<()> = JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(shared.config.concurrency));
     let mut high_streak = 0u32;
+    let for_tasks = stop.clone();
     let ended: anyhow::Result<()> = loop {
-        // Start what the workers can take, high first.
-        while in_flight.len() < shared.config.concurrency {
-            let take_high = !waiting[0].is_empty()
-                && (waiting[1].is_empty() || high_streak < shared.config.high_per_regular);
-            let (lane, delivery) = if take_high {
-                high_streak += 1;
-                (0, waiting[0].pop_front())
-            } else {
-                high_streak = 0;
-                (1, waiting[1].pop_front())
-            };
-            let Some(delivery) = delivery else { break };
-            let shared = shared.clone();
-            let publish = publish.clone();
-            in_flight.spawn(async move {
-                process::process(&shared, &publish, delivery, lane == 0).await;
-            });
-        }
+        let has_waiting = !waiting[0].is_empty() || !waiting[1].is_empty();
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => break Ok(()),
+            // A free slot takes the next request, high first.
+            slot = slots.clone().acquire_owned(), if has_waiting => {
+                let slot = slot.expect("the semaphore is never closed");
+                let take_high = !waiting[0].is_empty()
+                    && (waiting[1].is_empty() || high_streak < shared.config.high_per_regular);
+                let (high, delivery) = if take_high {
+                    high_streak += 1;
+                    (true, waiting[0].pop_front())
+                } else {
+                    high_streak = 0;
+                    (false, waiting[1].pop_front())
+                };
+                if let Some(delivery) = delivery {
+                    let (shared, publish, stop) = (shared.clone(), publish.clone(), for_tasks.clone());
+                    in_flight.spawn(async move {
+                        process::process(&shared, &publish, delivery, high, slot, stop).await;
+                    });
+                }
+            }
             next = high.next() => match next {
                 Some(Ok(delivery)) => waiting[0].push_back(delivery),
                 Some(Err(err)) => break Err(anyhow::Error::new(err).context("the priority consumer failed")),

@@ -1,8 +1,7 @@
-//! Where the adapter gets its quotes: the pricing servers over gRPC, balanced round-robin, or
-//! the engine in-process (`--embedded`).
+//! Where the adapter gets its quotes: the pricing servers over gRPC (spread by request id,
+//! each retry on the next server), or the engine in-process (`--embedded`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pricing_engine::pricing::{PriceBook, Priority};
@@ -18,7 +17,6 @@ use crate::status::Failure;
 pub enum Pricer {
     Remote {
         clients: Vec<PricingServiceClient<Channel>>,
-        next: AtomicUsize,
         high_key: Option<String>,
         regular_key: Option<String>,
         timeout: Duration,
@@ -58,31 +56,39 @@ impl Pricer {
         anyhow::ensure!(!clients.is_empty(), "no pricing address given");
         Ok(Pricer::Remote {
             clients,
-            next: AtomicUsize::new(0),
             high_key,
             regular_key,
             timeout,
         })
     }
 
-    /// Quotes `model` at `priority`.
+    /// Quotes `model` at `priority`. Remote: the request's first attempt goes to the server
+    /// its id hashes to (spreading the work), each retry to the next one.
     pub async fn quote(
         &self,
         mut options: v1::QuoteOptions,
         model: Vec<u8>,
         priority: Priority,
+        request_id: &str,
+        attempt: u32,
     ) -> Result<v1::QuoteResponse, Status> {
-        options.priority = convert::priority_to_wire(priority) as i32;
         match self {
             Pricer::Remote {
                 clients,
-                next,
                 high_key,
                 regular_key,
                 timeout,
             } => {
-                let index = next.fetch_add(1, Ordering::Relaxed) % clients.len();
+                let spread = pricing_engine::pricing::digest(&[request_id.as_bytes()]) as usize;
+                let index = spread.wrapping_add(attempt as usize) % clients.len();
                 let mut client = clients[index].clone();
+                // A partner's request asks for the highest class its key allows (a server
+                // without keys serves it at regular rather than refuse it); a shop's asks for
+                // regular, whatever the key.
+                options.priority = match priority {
+                    Priority::High => v1::Priority::Unspecified,
+                    Priority::Regular => v1::Priority::Regular,
+                } as i32;
                 let mut request = tonic::Request::new(v1::QuoteRequest {
                     options: Some(options),
                     model,
@@ -100,6 +106,7 @@ impl Pricer {
                 client.quote(request).await.map(tonic::Response::into_inner)
             }
             Pricer::Embedded { book, limits } => {
+                options.priority = convert::priority_to_wire(priority) as i32;
                 let book = book.clone();
                 let limits = limits.clone();
                 tokio::task::spawn_blocking(move || {

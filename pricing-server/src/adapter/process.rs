@@ -5,9 +5,9 @@
 //! - a bad request or model (`INVALID_ARGUMENT`, `NOT_FOUND`, `FAILED_PRECONDITION`,
 //!   `OUT_OF_RANGE`, an unreadable `model_uri`): `OrderPriceFailed` with `retryable: false`;
 //! - a transient failure (no server reachable, `RESOURCE_EXHAUSTED`, `UNAVAILABLE`, a deadline):
-//!   after a back-off that blocks no other request, the request is published again on its
-//!   queue with `x-attempts` one higher; after `max_attempts`, it goes to the dead-letter
-//!   queue with `x-death-reason` and `x-attempts`;
+//!   after a back-off that holds no worker slot, the request is published again on its queue
+//!   with `x-attempts` one higher (and tried on another server); after `max_attempts`, it goes
+//!   to the dead-letter queue with `x-death-reason` and `x-attempts`;
 //! - a body that cannot be decoded, or without a `request_id`: the dead-letter queue, with the
 //!   decode error.
 //!
@@ -180,15 +180,42 @@ async fn model(request: &mut v1::PriceRequested) -> Result<Vec<u8>, String> {
 }
 
 /// Processes one delivery to its outcome.
-pub async fn process(shared: &Shared, channel: &Channel, delivery: Delivery, high: bool) {
+/// The worker slot (`permit`) is given back before a retry's back-off, so waiting requests
+/// block no others; on `stop`, a request waiting to be retried goes straight back to its queue.
+pub async fn process(
+    shared: &Shared,
+    channel: &Channel,
+    delivery: Delivery,
+    high: bool,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let started = Instant::now();
     let priority = if high { "high" } else { "regular" };
     let labels = QueueLabels { priority };
     shared.metrics.consumed.get_or_create(&labels).inc();
     shared.metrics.in_flight.inc();
-    let settled = settle(shared, channel, &delivery, high).await;
+    let mut settled = settle(shared, channel, &delivery, high).await;
+    shared.metrics.in_flight.dec();
+    drop(permit);
+    if let Ok(Next::Retry {
+        delay,
+        attempt,
+        reason,
+    }) = settled
+    {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(delay) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        settled = if stopping {
+            Err(NotPublished("the adapter is stopping".to_string()))
+        } else {
+            retry(shared, channel, &delivery, high, attempt, &reason).await
+        };
+    }
     let acked = match settled {
-        Ok(()) => delivery.ack(BasicAckOptions::default()).await.is_ok(),
+        Ok(_) => delivery.ack(BasicAckOptions::default()).await.is_ok(),
         Err(NotPublished(reason)) => {
             tracing::warn!("outcome not published ({reason}); the request goes back to its queue");
             // Give the broker a moment before the request comes round again.
@@ -209,16 +236,61 @@ pub async fn process(shared: &Shared, channel: &Channel, delivery: Delivery, hig
             .get_or_create(&labels)
             .observe(started.elapsed().as_secs_f64());
     }
-    shared.metrics.in_flight.dec();
 }
 
-/// Publishes the request's outcome; `Ok` once it is confirmed and the request may be acked.
+/// Puts the delivery back on its queue as attempt `attempt`.
+async fn retry(
+    shared: &Shared,
+    channel: &Channel,
+    delivery: &Delivery,
+    high: bool,
+    attempt: u32,
+    reason: &str,
+) -> Result<Next, NotPublished> {
+    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+    headers.insert(
+        "x-attempts".into(),
+        AMQPValue::LongLongInt(i64::from(attempt)),
+    );
+    headers.insert("x-last-error".into(), AMQPValue::LongString(reason.into()));
+    let again = delivery.properties.clone().with_headers(headers);
+    publish(
+        channel,
+        &shared.names.requests,
+        if high { PRIORITY_KEY } else { REGULAR_KEY },
+        &delivery.data,
+        again,
+    )
+    .await?;
+    shared
+        .metrics
+        .retried
+        .get_or_create(&QueueLabels {
+            priority: if high { "high" } else { "regular" },
+        })
+        .inc();
+    Ok(Next::Ack)
+}
+
+/// What to do with a delivery once its outcome is settled.
+enum Next {
+    /// The outcome is confirmed: acknowledge.
+    Ack,
+    /// A transient failure: after `delay`, put it back on its queue as attempt `attempt`.
+    Retry {
+        delay: Duration,
+        attempt: u32,
+        reason: String,
+    },
+}
+
+/// Publishes the request's outcome (`Next::Ack` once it is confirmed), or says to retry.
 async fn settle(
     shared: &Shared,
     channel: &Channel,
     delivery: &Delivery,
     high: bool,
-) -> Result<(), NotPublished> {
+) -> Result<Next, NotPublished> {
     let priority_label = if high { "high" } else { "regular" };
     let attempts = header_u32(delivery, "x-attempts");
     let (encoding, mut request) = match decode(delivery) {
@@ -271,7 +343,11 @@ async fn settle(
     } else {
         Priority::Regular
     };
-    match shared.pricer.quote(options, model, priority).await {
+    match shared
+        .pricer
+        .quote(options, model, priority, &request_id, attempts)
+        .await
+    {
         Ok(quote) => {
             let event = v1::OrderPriceCalculated {
                 request_id: request_id.clone(),
@@ -325,33 +401,11 @@ async fn settle(
                 .saturating_mul(1 << attempts.min(16))
                 .min(shared.config.retry_max);
             tracing::info!(request_id = %request_id, attempt, ?delay, "transient failure ({reason}); retrying");
-            tokio::time::sleep(delay).await;
-            let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-            headers.insert(
-                "x-attempts".into(),
-                AMQPValue::LongLongInt(i64::from(attempt)),
-            );
-            headers.insert(
-                "x-last-error".into(),
-                AMQPValue::LongString(reason.as_str().into()),
-            );
-            let again = delivery.properties.clone().with_headers(headers);
-            publish(
-                channel,
-                &shared.names.requests,
-                if high { PRIORITY_KEY } else { REGULAR_KEY },
-                &delivery.data,
-                again,
-            )
-            .await?;
-            shared
-                .metrics
-                .retried
-                .get_or_create(&QueueLabels {
-                    priority: priority_label,
-                })
-                .inc();
-            Ok(())
+            Ok(Next::Retry {
+                delay,
+                attempt,
+                reason,
+            })
         }
     }
 }
@@ -363,7 +417,7 @@ async fn publish_event(
     key: &'static str,
     properties: BasicProperties,
     priority: &'static str,
-) -> Result<(), NotPublished> {
+) -> Result<Next, NotPublished> {
     publish(channel, &shared.names.events, key, &body, properties).await?;
     let event = if key == CALCULATED_KEY {
         "price_calculated"
@@ -375,7 +429,7 @@ async fn publish_event(
         .published
         .get_or_create(&PublishedLabels { priority, event })
         .inc();
-    Ok(())
+    Ok(Next::Ack)
 }
 
 /// Moves the delivery, as it came, to the dead-letter queue with why in its headers.
@@ -387,7 +441,7 @@ async fn dead_letter(
     reason_kind: &'static str,
     reason: &str,
     attempts: u32,
-) -> Result<(), NotPublished> {
+) -> Result<Next, NotPublished> {
     tracing::warn!(reason, attempts, "dead-lettering a request");
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
     headers.insert(
@@ -412,5 +466,5 @@ async fn dead_letter(
             reason: reason_kind,
         })
         .inc();
-    Ok(())
+    Ok(Next::Ack)
 }

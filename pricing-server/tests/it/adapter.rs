@@ -741,3 +741,156 @@ async fn nothing_is_lost_when_the_adapter_is_killed_and_the_broker_restarts() {
     let _exclusive = BROKER_LOCK.write().await;
     crash_safety("kills-and-broker", true).await;
 }
+
+fn spawn_server(
+    address: std::net::SocketAddr,
+    metrics: std::net::SocketAddr,
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pricing-server"))
+        .args([
+            "serve",
+            "--listen",
+            &address.to_string(),
+            "--metrics-listen",
+            &metrics.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server starts")
+}
+
+fn spawn_remote_adapter(
+    prefix: &str,
+    servers: &str,
+    metrics: std::net::SocketAddr,
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pricing-server"))
+        .args([
+            "adapter",
+            "--pricing",
+            servers,
+            "--prefix",
+            prefix,
+            "--amqp",
+            BROKER,
+            "--metrics-listen",
+            &metrics.to_string(),
+            "--retry-ms",
+            "100",
+            "--max-attempts",
+            "50",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the adapter starts")
+}
+
+/// The sum of a metric's samples whose line starts with `prefix`, or 0 if unreachable.
+async fn metric_sum(address: std::net::SocketAddr, prefix: &str) -> f64 {
+    let Ok(Ok(text)) = tokio::time::timeout(Duration::from_secs(2), async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).await?;
+        Ok::<String, std::io::Error>(text)
+    })
+    .await
+    else {
+        return 0.0;
+    };
+    text.lines()
+        .filter(|line| line.starts_with(prefix))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn two_adapters_and_two_servers_share_the_work_and_losing_one_of_each_loses_nothing() {
+    if !broker_up() {
+        return;
+    }
+    // Alone: its servers' regular workers run at a lower CPU priority, which other tests'
+    // in-process engines would starve.
+    let _exclusive = BROKER_LOCK.write().await;
+    let prefix = prefix("scale");
+    let bus = Bus::new(&prefix).await;
+    let cube = box_stl([10.0, 10.0, 10.0]);
+    for i in 0..400 {
+        bus.publish(
+            i % 5 == 0,
+            &request(&format!("s{i:03}"), cube.clone()),
+            false,
+        )
+        .await;
+    }
+    let (grpc, metrics): (Vec<_>, Vec<_>) =
+        (0..2).map(|_| (free_address(), free_address())).unzip();
+    let mut servers: Vec<_> = (0..2).map(|i| spawn_server(grpc[i], metrics[i])).collect();
+    let both = format!("{},{}", grpc[0], grpc[1]);
+    let adapter_metrics = [free_address(), free_address()];
+    let mut adapters: Vec<_> = adapter_metrics
+        .iter()
+        .map(|m| spawn_remote_adapter(&prefix, &both, *m))
+        .collect();
+    // Let both share the work, then kill one adapter and one server.
+    let consumed = "pricing_adapter_messages_consumed_total";
+    let served = "pricing_requests_total{method=\"Quote\",code=\"OK\"";
+    for _ in 0..200 {
+        let a = metric_sum(adapter_metrics[0], consumed).await;
+        let b = metric_sum(adapter_metrics[1], consumed).await;
+        if a >= 20.0 && b >= 20.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = [
+        metric_sum(adapter_metrics[0], consumed).await,
+        metric_sum(adapter_metrics[1], consumed).await,
+        metric_sum(metrics[0], served).await,
+        metric_sum(metrics[1], served).await,
+    ];
+    sigkill(&mut adapters[0]);
+    sigkill(&mut servers[1]);
+    let outcomes = bus.outcomes(400, Duration::from_secs(240)).await;
+    let after = [
+        metric_sum(adapter_metrics[1], consumed).await,
+        metric_sum(metrics[0], served).await,
+    ];
+    sigkill(&mut adapters[1]);
+    sigkill(&mut servers[0]);
+    eprintln!(
+        "before the kills: adapter 1 consumed {}, adapter 2 {}; server 1 priced {}, server 2 {}; \
+         at the end (adapter 1 and server 2 killed): adapter 2 consumed {}, server 1 priced {}; \
+         outcomes {} of 400",
+        before[0],
+        before[1],
+        before[2],
+        before[3],
+        after[0],
+        after[1],
+        outcomes.by_id.len()
+    );
+    assert!(
+        before[0] > 0.0 && before[1] > 0.0,
+        "both adapters took work: {before:?}"
+    );
+    assert!(
+        before[2] > 0.0 && before[3] > 0.0,
+        "both servers priced: {before:?}"
+    );
+    assert_eq!(outcomes.by_id.len(), 400, "nothing is lost");
+    assert!(
+        outcomes
+            .by_id
+            .values()
+            .all(|list| list.iter().all(|o| matches!(o, Outcome::Priced { .. }))),
+        "every request priced"
+    );
+    assert!(bus.dead().await.is_empty());
+    bus.delete().await;
+}
