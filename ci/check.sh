@@ -30,6 +30,24 @@ if command -v promtool >/dev/null; then
   promtool check rules ops/prometheus/alerts.yml
 fi
 
+step "broker"
+# The queue adapter's tests need RabbitMQ on 127.0.0.1:5672; in CI they fail without it.
+broker_up() { (echo > /dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! broker_up; then
+  if command -v rabbitmq-server >/dev/null; then
+    echo "starting RabbitMQ"
+    rabbitmq-server -detached || true
+    for _ in $(seq 1 60); do broker_up && break; sleep 1; done
+  fi
+fi
+if broker_up; then
+  echo "RabbitMQ is up on 127.0.0.1:5672"
+  # The port opens before the broker accepts work; wait until it answers.
+  command -v rabbitmqctl >/dev/null && rabbitmqctl await_startup >/dev/null 2>&1 || true
+else
+  echo "RabbitMQ is not reachable: the adapter tests will fail with CI=true, and skip elsewhere"
+fi
+
 step "tests (the README's test command)"
 if [ "${CI:-}" = "true" ] && [ ! -d ../shared/models ]; then
   echo "CI=true but ../shared/models is missing: the corpus tests cannot run" >&2

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use pricing_proto::v1;
 use pricing_server::adapter::{self, AdapterConfig, Pricer};
 use pricing_server::config::Config;
 
@@ -110,6 +111,43 @@ enum Command {
         /// Log lines as text or as JSON objects
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
+    },
+    /// Publish one PriceRequested, as the shop or a partner would, and print its outcome event
+    /// as JSON (exit 1 when the outcome is a failure).
+    Request {
+        /// The model file (sent inline), or with --uri a file:// URI the adapter can read
+        model: String,
+        /// Send `model` as model_uri instead of its bytes
+        #[arg(long)]
+        uri: bool,
+        #[arg(long, default_value = "pla")]
+        material: String,
+        #[arg(long, default_value_t = 1)]
+        quantity: u32,
+        /// Publish to the priority queue (partners) instead of the regular one
+        #[arg(long)]
+        high: bool,
+        /// Send the request as JSON instead of protobuf
+        #[arg(long)]
+        json: bool,
+        /// The request id [default: generated]
+        #[arg(long)]
+        request_id: Option<String>,
+        #[arg(long, default_value = "demo-order")]
+        order_id: String,
+        /// The broker (also PRICING_AMQP_URL)
+        #[arg(
+            long,
+            env = "PRICING_AMQP_URL",
+            default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+        )]
+        amqp: String,
+        /// Prepended to every exchange and queue name
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Seconds to wait for the outcome
+        #[arg(long, default_value_t = 60.0)]
+        wait: f64,
     },
     /// Print the SHA-256 of an API key, as the configuration's `key_sha256` wants it.
     HashKey {
@@ -220,6 +258,80 @@ fn main() -> ExitCode {
             });
             match outcome {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("pricing-server: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Request {
+            model,
+            uri,
+            material,
+            quantity,
+            high,
+            json,
+            request_id,
+            order_id,
+            amqp,
+            prefix,
+            wait,
+        } => {
+            let model = if uri {
+                v1::price_requested::Model::ModelUri(model)
+            } else {
+                match std::fs::read(&model) {
+                    Ok(bytes) => v1::price_requested::Model::ModelBytes(bytes),
+                    Err(err) => {
+                        eprintln!("pricing-server: cannot read {model}: {err}");
+                        return ExitCode::from(2);
+                    }
+                }
+            };
+            let request = v1::PriceRequested {
+                request_id: request_id.unwrap_or_else(|| {
+                    format!(
+                        "demo-{}",
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis())
+                    )
+                }),
+                order_id,
+                tenant: "demo".to_string(),
+                model: Some(model),
+                options: Some(v1::QuoteOptions {
+                    material,
+                    quantity,
+                    ..Default::default()
+                }),
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    eprintln!("pricing-server: cannot start the runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(adapter::request::request(
+                &amqp,
+                &prefix,
+                request,
+                high,
+                json,
+                std::time::Duration::from_secs_f64(wait.max(0.1)),
+            )) {
+                Ok((key, event)) => {
+                    println!(
+                        "{key} {}",
+                        serde_json::to_string_pretty(&event).unwrap_or_default()
+                    );
+                    if key.ends_with("price_failed") {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
                 Err(err) => {
                     eprintln!("pricing-server: {err:#}");
                     ExitCode::FAILURE

@@ -21,6 +21,7 @@
 mod metrics;
 mod pricer;
 mod process;
+pub mod request;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
