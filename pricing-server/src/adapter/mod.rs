@@ -16,7 +16,7 @@
 //!
 //! Each request is acknowledged only after its outcome is confirmed by the broker (publisher
 //! confirms): killed at any moment, the adapter loses nothing; a request may be priced twice,
-//! and gets the same quote id. See [`process`] for the outcomes.
+//! and gets the same quote id. `process.rs` lists the outcomes.
 
 mod metrics;
 mod pricer;

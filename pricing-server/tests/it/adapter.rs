@@ -894,3 +894,60 @@ async fn two_adapters_and_two_servers_share_the_work_and_losing_one_of_each_lose
     assert!(bus.dead().await.is_empty());
     bus.delete().await;
 }
+
+#[tokio::test]
+async fn a_deleted_queue_is_declared_again_and_consumed() {
+    if !broker_up() {
+        return;
+    }
+    let _shared = BROKER_LOCK.read().await;
+    let prefix = prefix("cancel");
+    let bus = Bus::new(&prefix).await;
+    let (stop, task) = start_adapter(adapter_config(&prefix), embedded());
+    bus.publish(false, &request("before", box_stl([5.0, 5.0, 5.0])), false)
+        .await;
+    assert_eq!(
+        bus.outcomes(1, Duration::from_secs(30)).await.by_id.len(),
+        1
+    );
+    // Deleting a queue cancels the adapter's consumer while its channel stays open.
+    bus.channel
+        .queue_delete(
+            bus.names.regular_queue.as_str().into(),
+            QueueDeleteOptions::default(),
+        )
+        .await
+        .expect("delete the queue");
+    // The adapter reconnects, declares the queue again and consumes it. Each probe is a
+    // passive declare on a fresh channel (a failed one closes its channel).
+    let probe = Connection::connect(BROKER, ConnectionProperties::default())
+        .await
+        .expect("probe connection");
+    let mut declared = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let channel = probe.create_channel().await.expect("probe channel");
+        let queue = channel
+            .queue_declare(
+                bus.names.regular_queue.as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await;
+        if queue.is_ok_and(|q| q.consumer_count() > 0) {
+            declared = true;
+            break;
+        }
+    }
+    assert!(declared, "the queue is back, with the adapter consuming it");
+    bus.publish(false, &request("after", box_stl([5.0, 5.0, 5.0])), false)
+        .await;
+    let outcomes = bus.outcomes(1, Duration::from_secs(30)).await;
+    assert!(outcomes.by_id.contains_key("after"), "{outcomes:?}");
+    stop.send(true).expect("stop");
+    task.await.expect("task").expect("clean stop");
+    bus.delete().await;
+}
