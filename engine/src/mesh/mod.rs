@@ -161,7 +161,8 @@ pub struct LoadOptions {
 #[derive(Debug, Clone)]
 pub struct Mesh {
     positions: Vec<[f32; 3]>,
-    triangles: Vec<[u32; 3]>,
+    /// Shared with the mesh's rotations, which keep the same triangles.
+    triangles: Arc<Vec<[u32; 3]>>,
     format: Format,
     unit_note: UnitNote,
     triangles_in_file: u64,
@@ -244,7 +245,7 @@ impl Mesh {
     /// The mesh with every face's winding reversed: an inside-out part turned right side out.
     pub fn flipped(&self) -> Mesh {
         let mut mesh = self.clone();
-        for triangle in &mut mesh.triangles {
+        for triangle in Arc::make_mut(&mut mesh.triangles) {
             triangle.swap(1, 2);
         }
         mesh.caches = Caches::default();
@@ -334,7 +335,7 @@ impl Mesh {
         }
         Ok(Mesh {
             positions,
-            triangles,
+            triangles: Arc::new(triangles),
             format,
             unit_note,
             triangles_in_file,
