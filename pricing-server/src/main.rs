@@ -190,6 +190,12 @@ async fn terminated() {
     }
 }
 
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new()
+        .map_err(|err| eprintln!("pricing-server: cannot start the runtime: {err}"))
+        .ok()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -227,12 +233,8 @@ fn main() -> ExitCode {
                 retry_base: std::time::Duration::from_millis(retry_ms),
                 retry_max: std::time::Duration::from_secs(10),
             };
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(err) => {
-                    eprintln!("pricing-server: cannot start the runtime: {err}");
-                    return ExitCode::FAILURE;
-                }
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
             };
             let outcome = runtime.block_on(async {
                 let pricer = if embedded {
@@ -306,12 +308,8 @@ fn main() -> ExitCode {
                     ..Default::default()
                 }),
             };
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(err) => {
-                    eprintln!("pricing-server: cannot start the runtime: {err}");
-                    return ExitCode::FAILURE;
-                }
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
             };
             match runtime.block_on(adapter::request::request(
                 &amqp,
@@ -366,12 +364,8 @@ fn main() -> ExitCode {
             if let Some(metrics_listen) = metrics_listen {
                 config.metrics_listen = metrics_listen;
             }
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(err) => {
-                    eprintln!("pricing-server: cannot start the runtime: {err}");
-                    return ExitCode::FAILURE;
-                }
+            let Some(runtime) = runtime() else {
+                return ExitCode::FAILURE;
             };
             let outcome = runtime.block_on(async {
                 let running = pricing_server::server::start(config).await?;

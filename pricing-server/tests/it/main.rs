@@ -9,6 +9,7 @@ mod rpcs;
 
 use std::time::Duration;
 
+use pricing_bench::generate::{Revolution, binary_stl, cuboid};
 use pricing_proto::v1;
 use pricing_proto::v1::pricing_service_client::PricingServiceClient;
 use pricing_server::config::Config;
@@ -34,75 +35,15 @@ pub async fn serve(config: Config) -> (Running, PricingServiceClient<Channel>) {
     (running, client)
 }
 
-/// The twelve triangles of an axis-aligned box, as binary STL.
+/// An axis-aligned box from the origin, as binary STL.
 pub fn box_stl(size: [f32; 3]) -> Vec<u8> {
-    let p = |x: f32, y: f32, z: f32| [x * size[0], y * size[1], z * size[2]];
-    let quads = [
-        [p(0., 0., 0.), p(0., 1., 0.), p(1., 1., 0.), p(1., 0., 0.)],
-        [p(0., 0., 1.), p(1., 0., 1.), p(1., 1., 1.), p(0., 1., 1.)],
-        [p(0., 0., 0.), p(1., 0., 0.), p(1., 0., 1.), p(0., 0., 1.)],
-        [p(0., 1., 0.), p(0., 1., 1.), p(1., 1., 1.), p(1., 1., 0.)],
-        [p(0., 0., 0.), p(0., 0., 1.), p(0., 1., 1.), p(0., 1., 0.)],
-        [p(1., 0., 0.), p(1., 1., 0.), p(1., 1., 1.), p(1., 0., 1.)],
-    ];
-    let triangles: Vec<[[f32; 3]; 3]> = quads
-        .iter()
-        .flat_map(|q| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]])
-        .collect();
-    stl(&triangles)
+    binary_stl("box", &cuboid([0.0; 3], size))
 }
 
-pub fn stl(triangles: &[[[f32; 3]; 3]]) -> Vec<u8> {
-    let mut out = vec![0u8; 80];
-    out.extend_from_slice(&(triangles.len() as u32).to_le_bytes());
-    for t in triangles {
-        out.extend_from_slice(&[0u8; 12]);
-        for corner in t {
-            for v in corner {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        out.extend_from_slice(&[0u8; 2]);
-    }
-    out
-}
-
-/// A closed UV sphere of radius 20 mm with `2 n (n - 1)` triangles: slow enough to quote that
+/// A closed UV sphere of radius 20 mm with about `2 n^2` triangles: slow enough to quote that
 /// it holds a worker while a test queues work behind it.
 pub fn sphere_stl(n: usize) -> Vec<u8> {
-    let point = |i: usize, j: usize| {
-        let theta = std::f32::consts::PI * i as f32 / n as f32;
-        let phi = 2.0 * std::f32::consts::PI * j as f32 / n as f32;
-        if i == 0 {
-            return [0.0, 0.0, 40.0];
-        }
-        if i == n {
-            return [0.0, 0.0, 0.0];
-        }
-        [
-            20.0 * theta.sin() * phi.cos(),
-            20.0 * theta.sin() * phi.sin(),
-            20.0 + 20.0 * theta.cos(),
-        ]
-    };
-    let mut triangles = Vec::new();
-    for i in 0..n {
-        for j in 0..n {
-            let (a, b, c, d) = (
-                point(i, j),
-                point(i + 1, j),
-                point(i + 1, j + 1),
-                point(i, j + 1),
-            );
-            if i != 0 {
-                triangles.push([a, b, d]);
-            }
-            if i != n - 1 {
-                triangles.push([b, c, d]);
-            }
-        }
-    }
-    stl(&triangles)
+    binary_stl("sphere", &Revolution::uv_sphere(20.0, n, n).triangles())
 }
 
 pub fn options(material: &str) -> v1::QuoteOptions {
