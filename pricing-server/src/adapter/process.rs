@@ -163,7 +163,11 @@ fn decode(
     Ok((encoding, request))
 }
 
-/// Reads the model: inline, or a `file://` URI.
+/// The largest model file a `model_uri` may name.
+pub const MAX_MODEL_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads the model: inline, or a `file://` URI naming a regular file of at most
+/// [`MAX_MODEL_FILE_BYTES`].
 async fn model(request: &mut v1::PriceRequested) -> Result<Vec<u8>, String> {
     match request.model.take() {
         Some(v1::price_requested::Model::ModelBytes(bytes)) => Ok(bytes),
@@ -171,9 +175,18 @@ async fn model(request: &mut v1::PriceRequested) -> Result<Vec<u8>, String> {
             let Some(path) = uri.strip_prefix("file://") else {
                 return Err(format!("model_uri `{uri}` is not a file:// URI"));
             };
-            tokio::fs::read(path)
-                .await
-                .map_err(|err| format!("cannot read model_uri `{uri}`: {err}"))
+            let cannot = |err: std::io::Error| format!("cannot read model_uri `{uri}`: {err}");
+            let metadata = tokio::fs::metadata(path).await.map_err(cannot)?;
+            if !metadata.is_file() {
+                return Err(format!("model_uri `{uri}` is not a regular file"));
+            }
+            if metadata.len() > MAX_MODEL_FILE_BYTES {
+                return Err(format!(
+                    "model_uri `{uri}` is {} bytes; at most {MAX_MODEL_FILE_BYTES}",
+                    metadata.len()
+                ));
+            }
+            tokio::fs::read(path).await.map_err(cannot)
         }
         None => Err("the request has neither model_bytes nor model_uri".to_string()),
     }

@@ -389,13 +389,18 @@ async fn bad_requests_fail_or_go_to_the_dead_letter_queue() {
         "file:///no/such/model.stl".to_string(),
     ));
     bus.publish(false, &missing, false).await;
+    let mut device = request("device-file", Vec::new());
+    device.model = Some(v1::price_requested::Model::ModelUri(
+        "file:///dev/zero".to_string(),
+    ));
+    bus.publish(false, &device, false).await;
     bus.publish_raw(false, b"\xff\xfe garbage", "application/protobuf")
         .await;
     bus.publish_raw(true, b"{\"requestId\": 12", "application/json")
         .await;
     bus.publish_raw(false, b"hello", "text/plain").await;
     let (stop, task) = start_adapter(adapter_config(&prefix), embedded());
-    let outcomes = bus.outcomes(3, Duration::from_secs(30)).await;
+    let outcomes = bus.outcomes(4, Duration::from_secs(30)).await;
     // The three undecodable ones are dead-lettered with the reason.
     let mut dead = Vec::new();
     for _ in 0..100 {
@@ -411,6 +416,7 @@ async fn bad_requests_fail_or_go_to_the_dead_letter_queue() {
         ("junk-model", "INVALID_ARGUMENT", ""),
         ("no-such-material", "NOT_FOUND", "unobtainium"),
         ("missing-file", "INVALID_ARGUMENT", "/no/such/model.stl"),
+        ("device-file", "INVALID_ARGUMENT", "not a regular file"),
     ] {
         match &outcomes.by_id.get(id).map(Vec::as_slice) {
             Some([Outcome::Failed(event)]) => {
