@@ -271,3 +271,64 @@ fn an_inside_out_part_is_estimated_right_side_out() {
         ) < 1e-9
     );
 }
+
+#[test]
+fn an_observer_sees_every_stage_and_can_stop_between_them() {
+    use pricing_engine::pipeline::{Observer, Stage, quote_model_observed};
+    use std::sync::Mutex;
+
+    struct Watch {
+        seen: Mutex<Vec<Stage>>,
+        stop_after: Option<Stage>,
+    }
+    impl Observer for Watch {
+        fn stage_done(&self, stage: Stage, _elapsed: std::time::Duration) {
+            self.seen.lock().expect("lock").push(stage);
+        }
+        fn should_stop(&self) -> bool {
+            let seen = self.seen.lock().expect("lock");
+            self.stop_after.is_some_and(|s| seen.last() == Some(&s))
+        }
+    }
+    let book = PriceBook::built_in();
+    let bytes = mushroom();
+    let all = Watch {
+        seen: Mutex::new(Vec::new()),
+        stop_after: None,
+    };
+    quote_model_observed(
+        &bytes,
+        &LoadOptions::default(),
+        &options("pla", auto(Objective::Price)),
+        &book,
+        &all,
+    )
+    .expect("quote");
+    assert_eq!(*all.seen.lock().expect("lock"), Stage::ALL);
+    let stopping = Watch {
+        seen: Mutex::new(Vec::new()),
+        stop_after: Some(Stage::Analyze),
+    };
+    let err = quote_model_observed(
+        &bytes,
+        &LoadOptions::default(),
+        &options("pla", auto(Objective::Price)),
+        &book,
+        &stopping,
+    )
+    .expect_err("stopped");
+    assert!(
+        matches!(
+            err,
+            QuoteError::Stopped {
+                after: Stage::Analyze
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), "stopped");
+    assert_eq!(
+        *stopping.seen.lock().expect("lock"),
+        [Stage::Parse, Stage::Analyze]
+    );
+}
