@@ -1,5 +1,5 @@
 //! Slicing: where each layer's plane cuts the part, as cross-section area and contour length
-//! per layer. This is the input the FDM time model works from (issue #3).
+//! per layer. This is the input the FDM and SLA time models work from.
 //!
 //! Layers are stacked from the lowest point of the part (the build plate), the first of
 //! `first_layer_height_mm`, the others of `layer_height_mm`, and each is cut at its
