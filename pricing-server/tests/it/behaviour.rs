@@ -181,7 +181,13 @@ async fn deadlines_and_cancellation_drop_queued_work() {
     let mut request = small("shop-key", "late");
     request.set_timeout(Duration::from_millis(300));
     let status = client.clone().quote(request).await.expect_err("too late");
-    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // The server answers DEADLINE_EXCEEDED a little before the deadline (counted below); on a
+    // loaded machine the client's own timer may still fire first and say CANCELLED.
+    let client_timer = status.code() == Code::Cancelled && status.message() == "Timeout expired";
+    assert!(
+        status.code() == Code::DeadlineExceeded || client_timer,
+        "{status:?}"
+    );
     // A caller that goes away while queued.
     let gone = tokio::time::timeout(
         Duration::from_millis(300),
@@ -202,13 +208,16 @@ async fn deadlines_and_cancellation_drop_queued_work() {
     })
     .await;
     let metrics = scrape(&running).await;
-    assert_eq!(
-        sample(
-            &metrics,
-            "pricing_requests_total{method=\"Quote\",code=\"DEADLINE_EXCEEDED\",priority=\"regular\"}"
-        ),
-        1.0
-    );
+    // Unless the client's timer won (its reset can drop the handler before it answers).
+    if !client_timer {
+        assert_eq!(
+            sample(
+                &metrics,
+                "pricing_requests_total{method=\"Quote\",code=\"DEADLINE_EXCEEDED\",priority=\"regular\"}"
+            ),
+            1.0
+        );
+    }
     running.shutdown().await.expect("stops");
 }
 
