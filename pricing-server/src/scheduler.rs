@@ -533,6 +533,13 @@ mod tests {
             )
             .expect("accepted");
         assert_eq!(high.wait().await, Ok("high"));
+        // The high job's slot is given back just after its answer is sent.
+        for _ in 0..100 {
+            if s.pending() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         assert_eq!(s.pending(), 2, "the blocker and the regular job");
         release.send(()).expect("release");
         assert_eq!(regular.wait().await, Ok("regular"));
