@@ -849,7 +849,9 @@ async fn two_adapters_and_two_servers_share_the_work_and_losing_one_of_each_lose
     for _ in 0..200 {
         let a = metric_sum(adapter_metrics[0], consumed).await;
         let b = metric_sum(adapter_metrics[1], consumed).await;
-        if a >= 20.0 && b >= 20.0 {
+        let one = metric_sum(metrics[0], served).await;
+        let two = metric_sum(metrics[1], served).await;
+        if a >= 20.0 && b >= 20.0 && one >= 1.0 && two >= 1.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
