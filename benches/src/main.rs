@@ -177,8 +177,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Compare the FDM estimate with PrusaSlicer's print time and filament for the reference
-    /// models (supports off, the built-in book's FDM process = the reference profile).
+    /// Compare the FDM estimate with PrusaSlicer's print time, filament and support mass for the
+    /// reference models, supports off and on (the built-in book's FDM process = the reference
+    /// profile).
     Accuracy {
         /// PrusaSlicer's figures (tools/slicer/run_batch.py output)
         #[arg(long, default_value = "../shared/refs/dev_slicer_reference.json")]
