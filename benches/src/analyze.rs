@@ -3,15 +3,17 @@
 use std::fs::File;
 use std::path::Path;
 
+use pricing_engine::QuoteError;
 use pricing_engine::analysis::{Analysis, QuickMeasure};
 use pricing_engine::mesh::{self, LoadOptions, MeshError};
 use serde_json::{Value, json};
 
-/// Why a file could not be analysed.
+/// Why a file could not be analysed or quoted.
 #[derive(Debug)]
 pub enum FileError {
     Io(std::io::Error),
     Mesh(MeshError),
+    Quote(QuoteError),
 }
 
 impl FileError {
@@ -19,6 +21,7 @@ impl FileError {
         match self {
             FileError::Io(_) => "io",
             FileError::Mesh(err) => err.kind(),
+            FileError::Quote(err) => err.kind(),
         }
     }
 }
@@ -28,6 +31,7 @@ impl std::fmt::Display for FileError {
         match self {
             FileError::Io(err) => write!(f, "cannot read the file: {err}"),
             FileError::Mesh(err) => err.fmt(f),
+            FileError::Quote(err) => err.fmt(f),
         }
     }
 }

@@ -100,7 +100,8 @@ impl Outcomes {
         Some(latencies[index] * 1000.0)
     }
 
-    fn throughput(&self) -> f64 {
+    /// Successful requests per second.
+    pub fn throughput(&self) -> f64 {
         let ok: usize = self.ok.values().map(Vec::len).sum();
         ok as f64 / self.elapsed_s.max(1e-9)
     }
@@ -343,9 +344,4 @@ pub fn table(phases: &[(&str, &Outcomes)]) -> String {
         }
     }
     out
-}
-
-/// Throughput of a phase, in successful requests per second.
-pub fn throughput(outcomes: &Outcomes) -> f64 {
-    outcomes.throughput()
 }

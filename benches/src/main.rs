@@ -497,7 +497,7 @@ async fn run_load(
             short.as_secs_f64()
         );
         let capacity = load::closed_loop(&target, concurrency, short, 0.0).await?;
-        let rate = load::throughput(&capacity) * overload;
+        let rate = capacity.throughput() * overload;
         phases.push(("capacity", capacity));
         eprintln!("load: {rate:.1} requests/s ({overload}x capacity), {duration:.0} s");
         offered = Some(rate);

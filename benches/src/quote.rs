@@ -4,38 +4,12 @@
 use std::path::Path;
 
 use pricing_engine::mesh::{LoadOptions, MeshError};
-use pricing_engine::pipeline::{
-    ModelQuote, OrientationMode, Priced, QuoteError, QuoteOptions, quote_model,
-};
+use pricing_engine::pipeline::{ModelQuote, OrientationMode, Priced, QuoteOptions, quote_model};
 use pricing_engine::pricing::PriceBook;
 use serde_json::{Value, json};
 
+pub use crate::analyze::{FileError, error_json};
 use crate::materials::money;
-
-/// Why a file could not be quoted.
-#[derive(Debug)]
-pub enum FileError {
-    Io(std::io::Error),
-    Quote(QuoteError),
-}
-
-impl FileError {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            FileError::Io(_) => "io",
-            FileError::Quote(err) => err.kind(),
-        }
-    }
-}
-
-impl std::fmt::Display for FileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FileError::Io(err) => write!(f, "cannot read the file: {err}"),
-            FileError::Quote(err) => err.fmt(f),
-        }
-    }
-}
 
 /// Reads and quotes one file.
 pub fn quote_file(
@@ -47,12 +21,10 @@ pub fn quote_file(
     let len = std::fs::metadata(path).map_err(FileError::Io)?.len();
     if len > load.limits.max_input_bytes {
         // The engine's own check, made before the file is read.
-        return Err(FileError::Quote(QuoteError::Mesh(
-            MeshError::InputTooLarge {
-                bytes: len,
-                limit: load.limits.max_input_bytes,
-            },
-        )));
+        return Err(FileError::Mesh(MeshError::InputTooLarge {
+            bytes: len,
+            limit: load.limits.max_input_bytes,
+        }));
     }
     let bytes = std::fs::read(path).map_err(FileError::Io)?;
     quote_model(&bytes, load, options, book).map_err(FileError::Quote)
@@ -118,10 +90,6 @@ pub fn quote_json(file: &str, q: &ModelQuote, options: &QuoteOptions) -> Value {
         "candidates_priced": q.candidates_priced,
         "alternatives": q.alternatives.iter().map(|a| alternative_json(a, options)).collect::<Vec<_>>(),
     })
-}
-
-pub fn error_json(file: &str, error: &FileError) -> Value {
-    json!({"file": file, "error": {"kind": error.kind(), "message": error.to_string()}})
 }
 
 fn hours(seconds: f64) -> String {

@@ -18,7 +18,7 @@ use crate::manufacturability::{ThinWalls, fit::turn_that_fits, thin_walls};
 use crate::mesh::{LoadOptions, MeshError, parse};
 use crate::orientation::{self, Candidate, Source};
 use crate::pricing::{
-    OpenMeshPolicy, PriceBook, PricingError, Quote, QuoteRequest, Usage, digest, quote,
+    OpenMeshPolicy, PriceBook, PricingError, Quote, QuoteRequest, check_request, digest, quote,
 };
 
 /// What "best" means when orientations are compared.
@@ -217,10 +217,7 @@ pub fn quote_model_observed(
     observer: &dyn Observer,
 ) -> Result<ModelQuote, QuoteError> {
     // The request is checked against the book before any geometry work.
-    quote(&Usage::default(), &options.request, book, b"")?;
-    let material = book
-        .material(&options.request.material)
-        .expect("checked by quote");
+    let (material, _) = check_request(&options.request, book)?;
     let machine = &book.machines[&material.machine];
     let mesh = staged(observer, Stage::Parse, || parse(bytes, load))??;
     let analysis = staged(observer, Stage::Analyze, || analyze(&mesh))?;

@@ -140,7 +140,7 @@ impl Drop for Reservation {
 struct State {
     lanes: [VecDeque<Job>; 2],
     running: usize,
-    high_streak: u32,
+    rule: LaneRule,
     bytes: u64,
     /// Moving average of how long a job runs, for retry hints.
     mean_run_s: f64,
@@ -182,7 +182,7 @@ impl Scheduler {
                 state: Mutex::new(State {
                     lanes: [VecDeque::new(), VecDeque::new()],
                     running: 0,
-                    high_streak: 0,
+                    rule: LaneRule::new(config.high_per_regular),
                     bytes: 0,
                     mean_run_s: 0.05,
                     closed: false,
@@ -298,20 +298,43 @@ impl Inner {
     }
 }
 
-impl State {
-    /// The next job by the lane rule; only a high one when `regular_allowed` is false.
-    fn pick(&mut self, high_per_regular: u32, regular_allowed: bool) -> Option<Job> {
-        let high_waits = !self.lanes[0].is_empty();
-        let regular_waits = regular_allowed && !self.lanes[1].is_empty();
-        if high_waits && (!regular_waits || self.high_streak < high_per_regular) {
+/// The lane rule, which the queue adapter follows too: high work first, but after
+/// `high_per_regular` high picks in a row, a regular one if any waits.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneRule {
+    high_per_regular: u32,
+    high_streak: u32,
+}
+
+impl LaneRule {
+    pub fn new(high_per_regular: u32) -> LaneRule {
+        LaneRule {
+            high_per_regular,
+            high_streak: 0,
+        }
+    }
+
+    /// The lane to take from next, given which have work; `None` when neither has.
+    pub fn pick(&mut self, high_waits: bool, regular_waits: bool) -> Option<Lane> {
+        if high_waits && (!regular_waits || self.high_streak < self.high_per_regular) {
             self.high_streak += 1;
-            self.lanes[0].pop_front()
+            Some(Lane::High)
         } else if regular_waits {
             self.high_streak = 0;
-            self.lanes[1].pop_front()
+            Some(Lane::Regular)
         } else {
             None
         }
+    }
+}
+
+impl State {
+    /// The next job by the lane rule; only a high one when `regular_allowed` is false.
+    fn pick(&mut self, regular_allowed: bool) -> Option<Job> {
+        let high_waits = !self.lanes[0].is_empty();
+        let regular_waits = regular_allowed && !self.lanes[1].is_empty();
+        let lane = self.rule.pick(high_waits, regular_waits)?;
+        self.lanes[lane.index()].pop_front()
     }
 }
 
@@ -346,7 +369,7 @@ fn pump(inner: &Arc<Inner>) {
         let workers = inner.config.workers;
         while state.running < workers + inner.config.high_reserved {
             let regular_allowed = state.running < workers;
-            let Some(job) = state.pick(inner.config.high_per_regular, regular_allowed) else {
+            let Some(job) = state.pick(regular_allowed) else {
                 break;
             };
             inner.set_depth(&state, job.lane);

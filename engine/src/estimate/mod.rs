@@ -60,17 +60,6 @@ pub fn estimate(
     with_supports: bool,
 ) -> Option<Estimate> {
     let grams = |mm3: f64| mm3.abs() * material.density_g_cm3 / 1000.0;
-    let find_supports = |threshold_deg: f64| {
-        with_supports.then(|| {
-            supports(
-                mesh,
-                &SupportSettings {
-                    overhang_angle_deg: threshold_deg,
-                    ..SupportSettings::default()
-                },
-            )
-        })
-    };
     Some(match &machine.process {
         Process::Fdm(process) => {
             let found = with_supports.then(|| supports(mesh, &fdm::support_settings(process)));
@@ -86,7 +75,7 @@ pub fn estimate(
             }
         }
         Process::Sla(process) => {
-            let found = find_supports(SupportSettings::default().overhang_angle_deg);
+            let found = with_supports.then(|| supports(mesh, &SupportSettings::default()));
             let sla = sla::estimate(mesh, process, found.as_ref())?;
             Estimate {
                 technology: Technology::Sla,

@@ -7,4 +7,6 @@ pub use book::{
     DEFAULT_PRICE_BOOK_TOML, FdmProcess, LeadTime, Machine, Material, OpenMeshPolicy, PriceBook,
     PriceBookError, Process, QuantityBand, Rounding, SlaProcess, SlsProcess, Technology,
 };
-pub use quote::{PricingError, Priority, Quote, QuoteLine, QuoteRequest, Usage, digest, quote};
+pub use quote::{
+    PricingError, Priority, Quote, QuoteLine, QuoteRequest, Usage, check_request, digest, quote,
+};

@@ -10,10 +10,10 @@
 //! the quantity discount; then, if the piece comes under the minimum price, a line that lifts it
 //! there. The total is the unit price times the quantity.
 
-use super::book::{PriceBook, Rounding};
+use super::book::{LeadTime, Material, PriceBook, Rounding};
 
 /// What one piece uses, from the estimate.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Usage {
     pub material_g: f64,
     pub support_g: f64,
@@ -109,14 +109,12 @@ fn whole(what: &'static str, value: f64, per_unit: f64) -> Result<i128, PricingE
 
 const BP: i128 = 10_000;
 
-/// Prices `usage` for `request`; `identity` (the model's bytes, or a [`digest`] of them and of
-/// how the piece was estimated) only feeds the quote id.
-pub fn quote(
-    usage: &Usage,
+/// Checks `request` against `book`: its material, lead time and quantity. Returns the
+/// material and the lead time it names.
+pub fn check_request<'a>(
     request: &QuoteRequest,
-    book: &PriceBook,
-    identity: &[u8],
-) -> Result<Quote, PricingError> {
+    book: &'a PriceBook,
+) -> Result<(&'a Material, &'a LeadTime), PricingError> {
     let material =
         book.material(&request.material)
             .ok_or_else(|| PricingError::UnknownMaterial {
@@ -147,6 +145,18 @@ pub fn quote(
     if request.quantity == 0 {
         return Err(PricingError::ZeroQuantity);
     }
+    Ok((material, lead_time))
+}
+
+/// Prices `usage` for `request`; `identity` (the model's bytes, or a [`digest`] of them and of
+/// how the piece was estimated) only feeds the quote id.
+pub fn quote(
+    usage: &Usage,
+    request: &QuoteRequest,
+    book: &PriceBook,
+    identity: &[u8],
+) -> Result<Quote, PricingError> {
+    let (material, lead_time) = check_request(request, book)?;
     let machine = &book.machines[&material.machine];
     let rounding = book.rounding;
     let margin = BP + i128::from(book.margin_bp);

@@ -39,6 +39,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 
+use crate::scheduler::{Lane, LaneRule};
+
 pub use metrics::AdapterMetrics;
 pub use pricer::Pricer;
 
@@ -248,7 +250,7 @@ async fn session(
     // Tasks of this session (processing, or waiting to retry), and the worker slots.
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(shared.config.concurrency));
-    let mut high_streak = 0u32;
+    let mut rule = LaneRule::new(shared.config.high_per_regular);
     let for_tasks = stop.clone();
     let ended: anyhow::Result<()> = loop {
         let has_waiting = !waiting[0].is_empty() || !waiting[1].is_empty();
@@ -258,16 +260,9 @@ async fn session(
             // A free slot takes the next request, high first.
             slot = slots.clone().acquire_owned(), if has_waiting => {
                 let slot = slot.expect("the semaphore is never closed");
-                let take_high = !waiting[0].is_empty()
-                    && (waiting[1].is_empty() || high_streak < shared.config.high_per_regular);
-                let (high, delivery) = if take_high {
-                    high_streak += 1;
-                    (true, waiting[0].pop_front())
-                } else {
-                    high_streak = 0;
-                    (false, waiting[1].pop_front())
-                };
-                if let Some(delivery) = delivery {
+                let lane = rule.pick(!waiting[0].is_empty(), !waiting[1].is_empty());
+                let high = lane == Some(Lane::High);
+                if let Some(delivery) = lane.and_then(|_| waiting[usize::from(!high)].pop_front()) {
                     let (shared, publish, stop) = (shared.clone(), publish.clone(), for_tasks.clone());
                     in_flight.spawn(async move {
                         process::process(&shared, &publish, delivery, high, slot, stop).await;

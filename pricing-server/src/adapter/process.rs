@@ -42,24 +42,60 @@ pub struct Shared {
 pub const PROTOBUF: &str = "application/protobuf";
 pub const JSON: &str = "application/json";
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+/// How a message's body is encoded: protobuf or its proto3 JSON mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
     Protobuf,
     Json,
 }
 
 impl Encoding {
-    fn content_type(self) -> &'static str {
+    /// The encoding a message's `content_type` names.
+    pub fn of(properties: &BasicProperties) -> Result<Encoding, String> {
+        let content_type = properties
+            .content_type()
+            .as_ref()
+            .map(|c| c.as_str().to_ascii_lowercase());
+        match content_type
+            .as_deref()
+            .map(|c| c.split(';').next().unwrap_or("").trim())
+        {
+            Some(PROTOBUF) | Some("application/x-protobuf") => Ok(Encoding::Protobuf),
+            Some(JSON) => Ok(Encoding::Json),
+            other => Err(format!(
+                "content_type is {}; expected {PROTOBUF} or {JSON}",
+                other.map_or("missing".to_string(), |c| format!("`{c}`"))
+            )),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
         match self {
             Encoding::Protobuf => PROTOBUF,
             Encoding::Json => JSON,
         }
     }
 
-    fn encode<M: Message + serde::Serialize>(self, message: &M) -> Vec<u8> {
+    pub fn encode<M: Message + serde::Serialize>(self, message: &M) -> Vec<u8> {
         match self {
             Encoding::Protobuf => message.encode_to_vec(),
             Encoding::Json => serde_json::to_vec(message).expect("a message always serializes"),
+        }
+    }
+
+    /// Decodes a `name` message, or says why it is not one.
+    pub fn decode<M: Message + Default + serde::de::DeserializeOwned>(
+        self,
+        body: &[u8],
+        name: &str,
+    ) -> Result<M, String> {
+        match self {
+            Encoding::Protobuf => {
+                M::decode(body).map_err(|err| format!("not a {name} in protobuf: {err}"))
+            }
+            Encoding::Json => {
+                serde_json::from_slice(body).map_err(|err| format!("not a {name} in JSON: {err}"))
+            }
         }
     }
 }
@@ -67,6 +103,18 @@ impl Encoding {
 /// A publish that did not reach the broker's disk, or could not be routed.
 #[derive(Debug)]
 struct NotPublished(String);
+
+/// The delivery's properties with `entries` added to its headers.
+fn with_headers<const N: usize>(
+    delivery: &Delivery,
+    entries: [(&str, AMQPValue); N],
+) -> BasicProperties {
+    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+    for (name, value) in entries {
+        headers.insert(name.into(), value);
+    }
+    delivery.properties.clone().with_headers(headers)
+}
 
 /// Publishes and waits for the broker's confirm; an unroutable message is not published.
 async fn publish(
@@ -117,48 +165,11 @@ fn header_u32(delivery: &Delivery, name: &str) -> u32 {
         .unwrap_or(0)
 }
 
-fn decode(
-    delivery: &Delivery,
-) -> Result<(Encoding, v1::PriceRequested), (Option<Encoding>, String)> {
-    let content_type = delivery
-        .properties
-        .content_type()
-        .as_ref()
-        .map(|c| c.as_str().to_ascii_lowercase());
-    let encoding = match content_type
-        .as_deref()
-        .map(|c| c.split(';').next().unwrap_or("").trim())
-    {
-        Some(PROTOBUF) | Some("application/x-protobuf") => Encoding::Protobuf,
-        Some(JSON) => Encoding::Json,
-        other => {
-            return Err((
-                None,
-                format!(
-                    "content_type is {}; expected {PROTOBUF} or {JSON}",
-                    other.map_or("missing".to_string(), |c| format!("`{c}`"))
-                ),
-            ));
-        }
-    };
-    let request = match encoding {
-        Encoding::Protobuf => {
-            v1::PriceRequested::decode(delivery.data.as_slice()).map_err(|err| {
-                (
-                    Some(encoding),
-                    format!("not a PriceRequested in protobuf: {err}"),
-                )
-            })?
-        }
-        Encoding::Json => serde_json::from_slice(&delivery.data).map_err(|err| {
-            (
-                Some(encoding),
-                format!("not a PriceRequested in JSON: {err}"),
-            )
-        })?,
-    };
+fn decode(delivery: &Delivery) -> Result<(Encoding, v1::PriceRequested), String> {
+    let encoding = Encoding::of(&delivery.properties)?;
+    let request: v1::PriceRequested = encoding.decode(&delivery.data, "PriceRequested")?;
     if request.request_id.trim().is_empty() {
-        return Err((Some(encoding), "request_id is missing".to_string()));
+        return Err("request_id is missing".to_string());
     }
     Ok((encoding, request))
 }
@@ -260,13 +271,13 @@ async fn retry(
     attempt: u32,
     reason: &str,
 ) -> Result<Next, NotPublished> {
-    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert(
-        "x-attempts".into(),
-        AMQPValue::LongLongInt(i64::from(attempt)),
+    let again = with_headers(
+        delivery,
+        [
+            ("x-attempts", AMQPValue::LongLongInt(i64::from(attempt))),
+            ("x-last-error", AMQPValue::LongString(reason.into())),
+        ],
     );
-    headers.insert("x-last-error".into(), AMQPValue::LongString(reason.into()));
-    let again = delivery.properties.clone().with_headers(headers);
     publish(
         channel,
         &shared.names.requests,
@@ -308,7 +319,7 @@ async fn settle(
     let attempts = header_u32(delivery, "x-attempts");
     let (encoding, mut request) = match decode(delivery) {
         Ok(decoded) => decoded,
-        Err((_, reason)) => {
+        Err(reason) => {
             return dead_letter(
                 shared,
                 channel,
@@ -456,20 +467,17 @@ async fn dead_letter(
     attempts: u32,
 ) -> Result<Next, NotPublished> {
     tracing::warn!(reason, attempts, "dead-lettering a request");
-    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert(
-        "x-death-reason".into(),
-        AMQPValue::LongString(reason.into()),
+    let properties = with_headers(
+        delivery,
+        [
+            ("x-death-reason", AMQPValue::LongString(reason.into())),
+            ("x-attempts", AMQPValue::LongLongInt(i64::from(attempts))),
+            (
+                "x-original-routing-key",
+                AMQPValue::LongString(delivery.routing_key.as_str().into()),
+            ),
+        ],
     );
-    headers.insert(
-        "x-attempts".into(),
-        AMQPValue::LongLongInt(i64::from(attempts)),
-    );
-    headers.insert(
-        "x-original-routing-key".into(),
-        AMQPValue::LongString(delivery.routing_key.as_str().into()),
-    );
-    let properties = delivery.properties.clone().with_headers(headers);
     publish(channel, "", &shared.names.dead, &delivery.data, properties).await?;
     shared
         .metrics

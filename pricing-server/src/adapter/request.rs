@@ -11,9 +11,9 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use pricing_proto::v1;
-use prost::Message;
 use tokio_stream::StreamExt;
 
+use super::process::Encoding;
 use super::{Names, PRIORITY_KEY, REGULAR_KEY, declare};
 
 /// Publishes `request` (as JSON or protobuf) to the priority or the regular queue and returns
@@ -56,11 +56,12 @@ pub async fn request(
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
-    let (body, content_type) = if json {
-        (serde_json::to_vec(&request)?, "application/json")
+    let encoding = if json {
+        Encoding::Json
     } else {
-        (request.encode_to_vec(), "application/protobuf")
+        Encoding::Protobuf
     };
+    let body = encoding.encode(&request);
     channel
         .basic_publish(
             names.requests.as_str().into(),
@@ -68,7 +69,7 @@ pub async fn request(
             BasicPublishOptions::default(),
             &body,
             BasicProperties::default()
-                .with_content_type(content_type.into())
+                .with_content_type(encoding.content_type().into())
                 .with_delivery_mode(2),
         )
         .await?
@@ -88,33 +89,22 @@ pub async fn request(
             .map_err(|_| anyhow::anyhow!("no outcome within {wait:?}: is an adapter running?"))?
             .context("the event queue closed")??;
         delivery.ack(BasicAckOptions::default()).await?;
-        let is_json = delivery
-            .properties
-            .content_type()
-            .as_ref()
-            .is_some_and(|c| c.as_str() == "application/json");
+        let encoding = Encoding::of(&delivery.properties).map_err(anyhow::Error::msg)?;
         let key = delivery.routing_key.to_string();
-        let value: serde_json::Value = if key.ends_with("price_calculated") {
-            let event: v1::OrderPriceCalculated = if is_json {
-                serde_json::from_slice(&delivery.data)?
-            } else {
-                v1::OrderPriceCalculated::decode(delivery.data.as_slice())?
-            };
-            if event.request_id != request.request_id {
-                continue;
-            }
-            serde_json::to_value(&event)?
+        let (request_id, value) = if key.ends_with("price_calculated") {
+            let event: v1::OrderPriceCalculated = encoding
+                .decode(&delivery.data, "OrderPriceCalculated")
+                .map_err(anyhow::Error::msg)?;
+            (event.request_id.clone(), serde_json::to_value(&event)?)
         } else {
-            let event: v1::OrderPriceFailed = if is_json {
-                serde_json::from_slice(&delivery.data)?
-            } else {
-                v1::OrderPriceFailed::decode(delivery.data.as_slice())?
-            };
-            if event.request_id != request.request_id {
-                continue;
-            }
-            serde_json::to_value(&event)?
+            let event: v1::OrderPriceFailed = encoding
+                .decode(&delivery.data, "OrderPriceFailed")
+                .map_err(anyhow::Error::msg)?;
+            (event.request_id.clone(), serde_json::to_value(&event)?)
         };
+        if request_id != request.request_id {
+            continue;
+        }
         let _ = connection.close(200, "done".into()).await;
         return Ok((key, value));
     }
