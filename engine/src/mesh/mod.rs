@@ -23,7 +23,6 @@ use std::fmt;
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
-use rayon::prelude::*;
 
 use crate::raycast::SharedBvh;
 
@@ -289,31 +288,43 @@ impl Mesh {
     }
 
     /// For each face and each of its edges (edge `k` runs from corner `k` to corner `k + 1`),
-    /// the face across it when exactly two faces share the edge, else `u32::MAX`. Found by
-    /// sorting, once per mesh and its rotations.
+    /// the face across it when exactly two faces share the edge, else `u32::MAX`. Found once
+    /// per mesh and its rotations.
     pub(crate) fn neighbours(&self) -> &[[u32; 3]] {
         self.caches.neighbours.get_or_init(|| {
-            let mut keyed: Vec<(u64, u32, u8)> = self
-                .triangles
-                .par_iter()
-                .enumerate()
-                .flat_map_iter(|(face, t)| {
-                    (0..3u8).map(move |k| {
-                        let (a, b) = (t[k as usize], t[(k as usize + 1) % 3]);
-                        (
-                            (u64::from(a.min(b)) << 32) | u64::from(a.max(b)),
-                            face as u32,
-                            k,
-                        )
-                    })
-                })
-                .collect();
-            keyed.par_sort_unstable();
+            // A counting sort of the half-edges by their smaller vertex: every edge's
+            // half-edges meet in one small bucket.
+            let edge = |t: &[u32; 3], k: usize| {
+                let (a, b) = (t[k], t[(k + 1) % 3]);
+                (a.min(b) as usize, a.max(b))
+            };
+            let mut starts = vec![0usize; self.positions.len() + 1];
+            for t in self.triangles.iter() {
+                for k in 0..3 {
+                    starts[edge(t, k).0 + 1] += 1;
+                }
+            }
+            for v in 0..self.positions.len() {
+                starts[v + 1] += starts[v];
+            }
+            let mut next = starts.clone();
+            let mut filed = vec![(0u32, 0u32, 0u8); self.triangles.len() * 3];
+            for (face, t) in self.triangles.iter().enumerate() {
+                for k in 0..3 {
+                    let (low, high) = edge(t, k);
+                    filed[next[low]] = (high, face as u32, k as u8);
+                    next[low] += 1;
+                }
+            }
             let mut neighbours = vec![[u32::MAX; 3]; self.triangles.len()];
-            for run in keyed.chunk_by(|x, y| x.0 == y.0) {
-                if let [x, y] = run {
-                    neighbours[x.1 as usize][x.2 as usize] = y.1;
-                    neighbours[y.1 as usize][y.2 as usize] = x.1;
+            for bounds in starts.windows(2) {
+                let bucket = &mut filed[bounds[0]..bounds[1]];
+                bucket.sort_unstable();
+                for run in bucket.chunk_by(|x, y| x.0 == y.0) {
+                    if let [x, y] = run {
+                        neighbours[x.1 as usize][x.2 as usize] = y.1;
+                        neighbours[y.1 as usize][y.2 as usize] = x.1;
+                    }
                 }
             }
             neighbours
