@@ -68,11 +68,16 @@ impl Caster<'_> {
         max_distance: f32,
     ) -> Option<Hit> {
         let ray = Ray::new(turn(&self.to_bvh, &origin), turn(&self.to_bvh, &direction));
+        // The BVH's own ray walk (an inverse-direction slab test per node), with the
+        // triangle test per leaf.
         self.bvh
-            .cast_local_ray_and_get_normal(&ray, max_distance, false)
-            .map(|hit| Hit {
-                distance: hit.time_of_impact,
-                face: hit.subshape as usize,
+            .bvh()
+            .cast_ray(&ray, max_distance, |face, best| {
+                self.bvh.triangle(face).cast_local_ray(&ray, best, false)
+            })
+            .map(|(face, distance)| Hit {
+                distance,
+                face: face as usize,
             })
     }
 }
