@@ -23,7 +23,6 @@ use std::fmt;
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
-
 use crate::raycast::SharedBvh;
 
 pub use error::MeshError;
