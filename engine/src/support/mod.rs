@@ -207,13 +207,13 @@ fn group_by_slot<T: Copy>(
         starts[k + 1] += starts[k];
     }
     let mut next = starts.clone();
-    let mut order = vec![0usize; items.len()];
-    for (k, item) in items.iter().enumerate() {
+    let mut grouped = items.to_vec();
+    for item in items {
         let slot = slot(item);
-        order[next[slot]] = k;
+        grouped[next[slot]] = *item;
         next[slot] += 1;
     }
-    (order.into_iter().map(|k| items[k]).collect(), starts)
+    (grouped, starts)
 }
 
 /// The lowest point of the part.
@@ -288,7 +288,7 @@ fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<
             points
         })
         .collect();
-    (region, per_face.into_iter().flatten().collect())
+    (region, per_face.concat())
 }
 
 /// A ray cast straight down from each point, just under its face.
@@ -330,7 +330,6 @@ fn hangs_by_raster(
         let cell = cell as usize;
         under_overhangs[cell / 64] |= 1 << (cell % 64);
     }
-    let marked = |cell: &usize| under_overhangs[cell / 64] & (1 << (cell % 64)) != 0;
     let mut is_overhang = vec![false; mesh.triangles().len()];
     for &face in overhangs {
         is_overhang[face] = true;
@@ -347,14 +346,33 @@ fn hangs_by_raster(
                     continue;
                 }
                 let down = normal(a, b, c)[2] < 0.0;
-                for_each_grid_point(a, b, c, region.grid, region.clip(), |i, j, z| {
-                    if let Some(cell) = region.index(i, j).filter(marked) {
+                let grid = region.grid;
+                for_each_grid_row(a, b, c, grid, region.clip(), |j, first, last, plane| {
+                    let (Some(start), Some(end)) = (region.index(first, j), region.index(last, j))
+                    else {
+                        return;
+                    };
+                    // Only the marked cells of the run, found 64 at a time.
+                    let y = (j as f64 + 0.5) * grid;
+                    let mut cell = start;
+                    while cell <= end {
+                        let bits = under_overhangs[cell / 64] >> (cell % 64);
+                        if bits == 0 {
+                            cell = (cell / 64 + 1) * 64;
+                            continue;
+                        }
+                        cell += bits.trailing_zeros() as usize;
+                        if cell > end {
+                            break;
+                        }
+                        let i = first + (cell - start) as i64;
                         out.push(Crossing {
                             cell: cell as u32,
-                            z,
+                            z: plane.z((i as f64 + 0.5) * grid, y),
                             down,
                             overhang,
                         });
+                        cell += 1;
                     }
                 });
             }
@@ -374,7 +392,7 @@ fn hangs_by_raster(
         let lower = under_overhangs[cell / 64] & ((1u64 << (cell % 64)) - 1);
         before[cell / 64] + lower.count_ones() as usize
     };
-    let crossings: Vec<Crossing> = chunks.into_iter().flatten().collect();
+    let crossings = chunks.concat();
     let (mut crossings, starts) = group_by_slot(&crossings, total, |c| column_of(c.cell));
     let mut hangs = Vec::with_capacity(points.len());
     for bounds in starts.windows(2) {
@@ -529,9 +547,8 @@ fn normal(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> [f64; 3] {
 /// Visits the grid points (centres of `grid`-sized cells, numbered `i`, `j`) inside the
 /// triangle's projection, with the height of the triangle's plane there. A point on an edge
 /// belongs to the triangle only on a top or left edge, so that triangles sharing an edge never
-/// both claim it. Row by row, over the span the edges leave open, so a long thin triangle costs
-/// its rows, not its bounding box. Only cells within `clip` (first and last `i`, first and
-/// last `j`) are visited.
+/// both claim it. Only cells within `clip` (first and last `i`, first and last `j`) are
+/// visited.
 fn for_each_grid_point(
     a: [f64; 3],
     b: [f64; 3],
@@ -539,6 +556,40 @@ fn for_each_grid_point(
     grid: f64,
     clip: [i64; 4],
     mut visit: impl FnMut(i64, i64, f64),
+) {
+    for_each_grid_row(a, b, c, grid, clip, |j, first, last, plane| {
+        let y = (j as f64 + 0.5) * grid;
+        for i in first..=last {
+            visit(i, j, plane.z((i as f64 + 0.5) * grid, y));
+        }
+    });
+}
+
+/// A triangle's plane, as heights over the xy plane.
+struct Plane {
+    corner: [f64; 3],
+    /// How fast z falls along x and along y.
+    slope: [f64; 2],
+}
+
+impl Plane {
+    fn z(&self, x: f64, y: f64) -> f64 {
+        let row = self.corner[2] - self.slope[1] * (y - self.corner[1]);
+        row - self.slope[0] * (x - self.corner[0])
+    }
+}
+
+/// The rows of [`for_each_grid_point`]: for each row `j` the triangle covers, the first and
+/// last cell `i` inside it (every cell between is inside), and the triangle's plane. Row by
+/// row, over the span the edges leave open, so a long thin triangle costs its rows, not its
+/// bounding box.
+fn for_each_grid_row(
+    a: [f64; 3],
+    b: [f64; 3],
+    c: [f64; 3],
+    grid: f64,
+    clip: [i64; 4],
+    mut visit: impl FnMut(i64, i64, i64, &Plane),
 ) {
     // The cells whose centres the bounding box holds: none for most faces of a fine mesh.
     let (x0, x1) = (
@@ -565,6 +616,11 @@ fn for_each_grid_point(
     if area2 <= 0.0 {
         return;
     }
+    let n = normal(a, b, c);
+    let plane = Plane {
+        corner: a,
+        slope: [n[0] / area2, n[1] / area2],
+    };
     // A top edge is horizontal with the triangle below it; a left edge goes down (CCW).
     let top_left = |p: [f64; 3], q: [f64; 3]| (p[1] == q[1] && q[0] < p[0]) || q[1] < p[1];
     let edges = [(b, c), (c, a), (a, b)];
@@ -584,18 +640,20 @@ fn for_each_grid_point(
                 low = low.max(within(bound.ceil() - 1.0));
             }
         }
-        for i in low..=high {
+        // The cells inside form one run (the triangle is convex, and each edge function is
+        // monotonic along the row even in floating point): find its ends.
+        let inside = |i: i64| {
             let x = (i as f64 + 0.5) * grid;
-            let w = edges.map(|(p, q)| orient(p, q, x, y));
-            let inside = edges
-                .iter()
-                .zip(w)
-                .all(|(&(p, q), w)| w > 0.0 || (w == 0.0 && top_left(p, q)));
-            if inside {
-                // Barycentric height: w[0] weighs a, w[1] weighs b, w[2] weighs c.
-                visit(i, j, (w[0] * a[2] + w[1] * b[2] + w[2] * c[2]) / area2);
-            }
-        }
+            edges.iter().all(|&(p, q)| {
+                let w = orient(p, q, x, y);
+                w > 0.0 || (w == 0.0 && top_left(p, q))
+            })
+        };
+        let Some(first) = (low..=high).find(|&i| inside(i)) else {
+            continue;
+        };
+        let last = (first..=high).rev().find(|&i| inside(i)).unwrap_or(first);
+        visit(j, first, last, &plane);
     }
 }
 
