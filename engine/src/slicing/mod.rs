@@ -171,6 +171,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
     };
     let neighbours = mesh.neighbours();
     let limits = corner_limits();
+    let cuts: Vec<f64> = (0..n_layers).map(|index| plan.cut(index)).collect();
     let chunks: Vec<Vec<LayerSums>> = mesh
         .triangles()
         .par_chunks(CHUNK)
@@ -193,8 +194,8 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                 // are found once, when first needed.
                 let mut own_normal = None;
                 let mut bins: [Option<Option<u8>>; 3] = [None; 3];
-                while layer < n_layers && plan.cut(layer) <= high {
-                    if let Some((p, q, end_edge)) = cut_triangle(&corners, plan.cut(layer)) {
+                while layer < n_layers && cuts[layer] <= high {
+                    if let Some((p, q, end_edge)) = cut_triangle(&corners, cuts[layer]) {
                         let layer_sums = &mut sums[layer];
                         layer_sums.area2 += p[0] * q[1] - q[0] * p[1];
                         let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
@@ -244,24 +245,30 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
 /// plane count as above it), so that the contour of an outward-facing surface runs
 /// counter-clockwise seen from above.
 fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2], usize)> {
-    let mut down = None;
-    let mut up = None;
-    for k in 0..3 {
-        let (a, b) = (corners[k], corners[(k + 1) % 3]);
-        let (a_below, b_below) = (a[2] < z, b[2] < z);
-        if a_below == b_below {
-            continue;
-        }
+    // Which corners are below the plane picks the two edges it crosses: edge k runs from
+    // corner k to corner k + 1, and goes down through the plane when k is above and k + 1
+    // below. Indexed by the below-corners' bits: (the edge going down, the edge coming up).
+    const CROSSED: [Option<(usize, usize)>; 8] = [
+        None,
+        Some((2, 0)),
+        Some((0, 1)),
+        Some((2, 1)),
+        Some((1, 2)),
+        Some((1, 0)),
+        Some((0, 2)),
+        None,
+    ];
+    const NEXT: [usize; 3] = [1, 2, 0];
+    let below = usize::from(corners[0][2] < z)
+        | usize::from(corners[1][2] < z) << 1
+        | usize::from(corners[2][2] < z) << 2;
+    let (down, up) = CROSSED[below]?;
+    let point = |k: usize| {
+        let (a, b) = (corners[k], corners[NEXT[k]]);
         let t = (z - a[2]) / (b[2] - a[2]);
-        let point = [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])];
-        if a_below {
-            up = Some((point, k))
-        } else {
-            down = Some(point)
-        }
-    }
-    let (up, end_edge) = up?;
-    Some((down?, up, end_edge))
+        [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])]
+    };
+    Some((point(down), point(up), up))
 }
 
 #[derive(Debug, Clone, Copy, Default)]

@@ -626,18 +626,19 @@ fn for_each_grid_row(
     let edges = [(b, c), (c, a), (a, b)];
     for j in y0..=y1 {
         let y = (j as f64 + 0.5) * grid;
-        // Along the row an edge's function is k - s x: it bounds x on one side. The bounds
+        // Along the row each edge bounds x on one side (where it crosses the row). The bounds
         // are widened by a cell; the exact test below decides.
         let (mut low, mut high) = (x0, x1);
         for (p, q) in edges {
             let s = q[1] - p[1];
-            let k = (q[0] - p[0]) * (y - p[1]) + s * p[0];
-            let bound = (k / s) / grid - 0.5;
-            let within = |v: f64| v.clamp(low as f64 - 1.0, high as f64 + 1.0) as i64;
+            if s == 0.0 {
+                continue;
+            }
+            let x = p[0] + (q[0] - p[0]) * (y - p[1]) / s;
             if s > 0.0 {
-                high = high.min(within(bound.floor() + 1.0));
-            } else if s < 0.0 {
-                low = low.max(within(bound.ceil() - 1.0));
+                high = high.min(last_cell_at(x, grid).saturating_add(1));
+            } else {
+                low = low.max(cell_at(x, grid).saturating_sub(1));
             }
         }
         // The cells inside form one run (the triangle is convex, and each edge function is
