@@ -143,8 +143,8 @@ impl PatternCells {
     }
 
     fn index(&self, [x, y]: [f64; 2]) -> usize {
-        let i = ((x / self.cell).floor() as i64 - self.first[0]).clamp(0, self.columns as i64 - 1);
-        let j = ((y / self.cell).floor() as i64 - self.first[1]).clamp(0, self.rows as i64 - 1);
+        let i = (floor(x / self.cell) - self.first[0]).clamp(0, self.columns as i64 - 1);
+        let j = (floor(y / self.cell) - self.first[1]).clamp(0, self.rows as i64 - 1);
         j as usize * self.columns + i as usize
     }
 
@@ -511,21 +511,19 @@ impl Region {
 
 /// The first cell whose centre is at or after `v`.
 fn cell_at(v: f64, grid: f64) -> i64 {
-    let t = v / grid - 0.5;
-    // `ceil`, without the library call it costs on baseline x86-64 (casts saturate).
-    let i = t as i64;
-    if (i as f64) < t {
-        i.saturating_add(1)
-    } else {
-        i
-    }
+    floor(0.5 - v / grid).saturating_neg()
 }
 
 /// The last cell whose centre is at or before `v`.
 fn last_cell_at(v: f64, grid: f64) -> i64 {
-    let t = v / grid - 0.5;
-    let i = t as i64;
-    if (i as f64) > t {
+    floor(v / grid - 0.5)
+}
+
+/// `v.floor()` as an integer (saturating, NaN to 0), without the library call that `floor`
+/// costs on baseline x86-64.
+fn floor(v: f64) -> i64 {
+    let i = v as i64;
+    if (i as f64) > v {
         i.saturating_sub(1)
     } else {
         i
