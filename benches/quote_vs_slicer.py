@@ -5,16 +5,19 @@ Usage (from the repository root, after `cargo build --release -p pricing-bench`)
 
     python3 benches/quote_vs_slicer.py [--reference ../shared/refs/dev_slicer_reference.json]
                                        [--models ../shared/models] [--runs 3]
+                                       [--slicer-runs 2]
 
 Needs PrusaSlicer 2.5 (`bash ../shared/tools/slicer/setup.sh`, or Debian's `prusa-slicer`).
 For every model the reference says PrusaSlicer sliced, both are whole processes on the same
-file, one after the other:
+file, one after the other, each the best of its runs after a warm-up (PrusaSlicer's once, at
+the start), so that neither pays for a cold page cache:
 
   quote   pricing-bench quote --json --material pla FILE
           (orientation search over every candidate, supports, slicing, FDM estimate, price;
-          the best of --runs, after one warm-up run)
+          the best of --runs)
   slicer  prusa-slicer --load ../shared/tools/slicer/prusa_pla_0.2_supports.ini
-          --export-gcode --output TMP FILE   (one run: the reference profile, supports on)
+          --export-gcode --output TMP FILE   (the reference profile, supports on; the best of
+          --slicer-runs)
 
 Prints a Markdown table with both times and their ratio, and the median and worst ratio.
 """
@@ -45,6 +48,7 @@ def main():
     parser.add_argument("--reference", default=os.path.join(ROOT, "../shared/refs/dev_slicer_reference.json"))
     parser.add_argument("--models", default=os.path.join(ROOT, "../shared/models"))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--slicer-runs", type=int, default=2)
     args = parser.parse_args()
     slicer = shutil.which("prusa-slicer")
     if slicer is None:
@@ -58,6 +62,11 @@ def main():
     env.pop("DISPLAY", None)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        gcode = os.path.join(tmp, "out.gcode")
+        slice_cmd = lambda model: [slicer, "--loglevel", "1", "--load", profile, "--export-gcode",
+                                   "--output", gcode, model]
+        warm = next(row for row in table if row.get("prusa_time_s") is not None)
+        timed(slice_cmd(os.path.join(args.models, warm["model"])), env=env)
         for row in table:
             if row.get("prusa_time_s") is None:
                 continue
@@ -65,9 +74,8 @@ def main():
             quote_cmd = [bench, "quote", "--json", "--material", "pla", model]
             timed(quote_cmd)
             quote_s = min(timed(quote_cmd) for _ in range(max(1, args.runs)))
-            gcode = os.path.join(tmp, "out.gcode")
-            slicer_s = timed([slicer, "--loglevel", "1", "--load", profile, "--export-gcode",
-                              "--output", gcode, model], env=env)
+            slicer_s = min(timed(slice_cmd(model), env=env)
+                           for _ in range(max(1, args.slicer_runs)))
             rows.append((row["model"], quote_s, slicer_s))
             print(f"{row['model']}: quote {quote_s * 1000:.0f} ms, slicer {slicer_s:.2f} s", flush=True)
     print()
