@@ -274,9 +274,12 @@ fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<
             ];
         }
     }
-    let area = (bounds[2] - bounds[0] + 2.0 * grid) * (bounds[3] - bounds[1] + 2.0 * grid);
-    let grid = grid.max((area / MAX_CELLS as f64).sqrt());
-    let region = Region::new(bounds, grid);
+    let mut grid = grid;
+    let mut region = Region::new(bounds, grid);
+    while region.len() > MAX_CELLS {
+        grid *= 2.0;
+        region = Region::new(bounds, grid);
+    }
     let per_face: Vec<Vec<(u32, f64)>> = overhangs
         .par_iter()
         .map(|&face| {
@@ -425,9 +428,10 @@ fn face_points_down(mesh: &Mesh, face: usize) -> bool {
     normal(a, b, c)[2] < 0.0
 }
 
-/// A support grid never has more cells than this (8 MiB of marks); a larger part gets a coarser
-/// grid.
-const MAX_CELLS: usize = 1 << 26;
+/// A support grid never has more cells than this (2 MiB of marks; a metre square at the
+/// default 0.5 mm is 4 million); a larger part (far beyond any machine) gets a grid coarser by
+/// powers of two.
+const MAX_CELLS: usize = 1 << 24;
 /// Faces rasterised by one parallel task.
 const FACES_PER_TASK: usize = 2048;
 
@@ -454,13 +458,14 @@ struct Region {
 
 impl Region {
     fn new(bounds: [f64; 4], grid: f64) -> Region {
-        let first = [cell_at(bounds[0], grid) - 1, cell_at(bounds[1], grid) - 1];
-        let last = [cell_at(bounds[2], grid) + 1, cell_at(bounds[3], grid) + 1];
+        let first = [0, 1].map(|axis| cell_at(bounds[axis], grid).saturating_sub(1));
+        let last = [2, 3].map(|axis| cell_at(bounds[axis], grid).saturating_add(1));
+        let count = |axis: usize| last[axis].saturating_sub(first[axis]).saturating_add(1) as usize;
         Region {
             grid,
             first,
-            columns: (last[0] - first[0] + 1) as usize,
-            rows: (last[1] - first[1] + 1) as usize,
+            columns: count(0),
+            rows: count(1),
             bounds: [
                 bounds[0] - grid,
                 bounds[1] - grid,
@@ -481,7 +486,7 @@ impl Region {
     }
 
     fn len(&self) -> usize {
-        self.columns * self.rows
+        self.columns.saturating_mul(self.rows)
     }
 
     fn index(&self, i: i64, j: i64) -> Option<usize> {

@@ -111,3 +111,21 @@ fn supports_grow_to_whole_pattern_cells() {
     assert_eq!(plain.pattern_volume_mm3, 0.0);
     assert_eq!(plain.volume_mm3, found.volume_mm3);
 }
+
+#[test]
+fn an_absurdly_large_part_gets_a_coarser_grid_not_an_unbounded_one() {
+    // A slab up to a hundred kilometres long, 50 mm wide, 10 mm over the plate: the grid
+    // coarsens (by powers of two) until it fits in memory, and the volume stays what a grid
+    // that coarse can see of the space under the slab: within a factor of two.
+    for length in [1e5f32, 1e8] {
+        let mut triangles = cuboid([0.0, 0.0, 10.0], [length, 50.0, 2.0]);
+        triangles.extend(cuboid([0.0, 0.0, 0.0], [1.0, 1.0, 1.0]));
+        let found = supports(&mesh(&triangles), &SupportSettings::default());
+        let under = f64::from(length) * 50.0 * 10.0;
+        assert!(
+            found.volume_mm3 > under / 2.0 && found.volume_mm3 < under * 2.0,
+            "{length}: {found:?}"
+        );
+        assert_eq!(found.n_overhanging_faces, 2, "{found:?}");
+    }
+}
