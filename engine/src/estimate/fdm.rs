@@ -5,7 +5,9 @@
 //! - extrusions are `w` wide, spaced `s = w - h (1 - pi/4)` apart, with a cross-section of
 //!   `(w - h) h + pi h^2 / 4` (PrusaSlicer's flow model);
 //! - perimeters: one external loop of length `C` at the external speed, `perimeters - 1` inner
-//!   loops at the perimeter speed; they cover a band of `perimeters * s` inside the contour;
+//!   loops at the perimeter speed; they cover a band of `perimeters * s` inside the contour, and
+//!   hold no more length than `A / s` (a section thinner than the band is filled, not
+//!   circled twice);
 //! - inside it, area within `bottom_solid_layers` of a downward surface or `top_solid_layers`
 //!   of an upward one is solid (line spacing `s`), estimated from how the inner area changes
 //!   over those layers; area exposed on top is printed at the top-solid speed; the rest is
@@ -23,7 +25,9 @@
 //!   (the layer change, and the travel from perimeters to infill); the first layer also prints
 //!   the skirt, its contour plus a circle of the skirt's distance;
 //! - a layer faster than `slowdown_below_layer_time` is slowed to it, but never below
-//!   `min_print_speed`.
+//!   `min_print_speed`;
+//! - the print starts with the travel from home to the part (`start_travel_mm`) and ends with
+//!   the end G-code's lift (`end_lift_mm`): seconds that decide the time of a tiny part.
 //!
 //! Supports (when asked for, from [`crate::support`]): the space under the overhangs is filled
 //! with lines `support_spacing` apart (plus the flow's own spacing), and the contact area gets
@@ -32,8 +36,9 @@
 //! holds supports costs a travel with a retraction to reach them.
 //!
 //! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
-//! longer travels between islands, the slower speed of small perimeters, gap fill, the start
-//! sequence; for supports, how PrusaSlicer grows each support region (closing radius, grid
+//! longer travels between islands, the slower speed of small perimeters, gap fill; support
+//! lines printed in layers the cooling slows down (PrusaSlicer's tiny supports cost seconds a
+//! layer); for supports, how PrusaSlicer grows each support region (closing radius, grid
 //! snapping, XY spacing), which makes its supports of small overhangs several times heavier
 //! than the space under them.
 
@@ -229,17 +234,27 @@ pub fn estimate(
             }
         };
         let inner_loops = f64::from(process.perimeters.saturating_sub(1));
+        // The loops hold no more length than the section's area at their spacing: a section
+        // thinner than the perimeters' band gets as much perimeter as fills it.
+        let fits = layer.area_mm2.abs() / s;
+        let external_loop = contour.min(fits);
+        let inner_loops_length = (contour * inner_loops).min((fits - external_loop).max(0.0));
+        let inner_share = if contour * inner_loops > 0.0 {
+            inner_loops_length / (contour * inner_loops)
+        } else {
+            0.0
+        };
         let paths = [
             // (length, straight run, speed, acceleration)
             (
-                contour,
-                perimeter_run,
+                external_loop,
+                perimeter_run.min(external_loop),
                 cap(process.external_perimeter_speed_mm_s),
                 accel(process.perimeter_acceleration_mm_s2),
             ),
             (
-                contour * inner_loops,
-                perimeter_run,
+                inner_loops_length,
+                perimeter_run.min(external_loop),
                 cap(process.perimeter_speed_mm_s),
                 accel(process.perimeter_acceleration_mm_s2),
             ),
@@ -330,7 +345,7 @@ pub fn estimate(
                 paths[1].3,
                 process.jerk_mm_s,
             );
-            time += f64::from(count) * (external + inner_loops * inner);
+            time += f64::from(count) * (external + inner_loops * inner_share * inner);
         }
         if time < process.slowdown_below_layer_time_s {
             time = process
@@ -346,6 +361,18 @@ pub fn estimate(
         .unwrap_or((0.0, 0.0));
     total_time += support_time_s;
     total_volume += support_mm3;
+    // The print's start and end: the travel from home to the part, the lift away from it.
+    total_time += run_time(
+        process.start_travel_mm,
+        process.start_travel_mm,
+        process.travel_speed_mm_s,
+        process.default_acceleration_mm_s2,
+    ) + run_time(
+        process.end_lift_mm,
+        process.end_lift_mm,
+        process.travel_speed_z_mm_s,
+        process.z_acceleration_mm_s2,
+    );
     let filament_area =
         std::f64::consts::FRAC_PI_4 * process.filament_diameter_mm * process.filament_diameter_mm;
     Some(FdmEstimate {

@@ -109,6 +109,11 @@ pub struct FdmProcess {
     /// `machine_max_acceleration_z`).
     pub travel_speed_z_mm_s: f64,
     pub z_acceleration_mm_s2: f64,
+    /// The print's own start and end moves, which a slicer's estimate counts: the travel from
+    /// where the printer homes to the part (centred on the bed), at the travel speed, and the
+    /// lift of the end G-code, at the z speed.
+    pub start_travel_mm: f64,
+    pub end_lift_mm: f64,
     pub support_threshold_deg: f64,
     pub support_speed_mm_s: f64,
     pub support_spacing_mm: f64,
@@ -576,6 +581,8 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
     for (name, value) in [
         ("skirt_distance_mm", p.skirt_distance_mm),
         ("retract_length_mm", p.retract_length_mm),
+        ("start_travel_mm", p.start_travel_mm),
+        ("end_lift_mm", p.end_lift_mm),
         (
             "support_interface_spacing_mm",
             p.support_interface_spacing_mm,

@@ -135,6 +135,33 @@ fn the_built_in_fdm_process_is_the_reference_profile() {
     for (key, ours) in pairs {
         assert_eq!(ours, value(key), "{key}");
     }
+    // The start and end moves: from home (0, 0) to the centre of the bed, and the end G-code's
+    // lift above the last layer.
+    let setting = |key: &str| {
+        ini.lines()
+            .find_map(|l| l.strip_prefix(key)?.trim_start().strip_prefix('='))
+            .unwrap_or_else(|| panic!("{key} not in the profile"))
+            .trim()
+            .to_string()
+    };
+    let corners: Vec<[f64; 2]> = setting("bed_shape")
+        .split(',')
+        .map(|corner| {
+            let (x, y) = corner.split_once('x').expect("XxY");
+            [x.parse().expect("x"), y.parse().expect("y")]
+        })
+        .collect();
+    let centre = [0, 1].map(|i| corners.iter().map(|c| c[i]).sum::<f64>() / corners.len() as f64);
+    assert!(
+        (fdm.start_travel_mm - centre[0].hypot(centre[1])).abs() < 1.0,
+        "start travel {} vs the bed's centre {centre:?}",
+        fdm.start_travel_mm
+    );
+    assert!(
+        setting("end_gcode").contains(&format!("max_layer_z+{}", fdm.end_lift_mm)),
+        "end lift {}",
+        fdm.end_lift_mm
+    );
 }
 
 fn refused(edit: impl Fn(&str) -> String) -> PriceBookError {
@@ -224,6 +251,11 @@ fn every_bad_field_is_named() {
             "support_threshold_deg = 45",
             "support_threshold_deg = 95",
             "price book field `machines.mk3s.fdm.support_threshold_deg` must be an angle from 0 to 90 degrees, got 95",
+        ),
+        (
+            "end_lift_mm = 10",
+            "end_lift_mm = -10",
+            "price book field `machines.mk3s.fdm.end_lift_mm` must be 0 or more millimetres, got -10",
         ),
         (
             "technology = \"fdm\"",
