@@ -6,8 +6,11 @@
 //! of points is laid; from each point, just below the face, a column goes straight down to the
 //! part below or, failing that, the build plate (the lowest point of the part). Each point
 //! stands for a column of `grid_mm` x `grid_mm` x its height: their sum is the support volume.
-//! The contact area is the projected area of the overhanging faces that are not resting on the
-//! plate.
+//! Overhanging faces too small to hold a grid point still need holding up (a slicer finds them
+//! in its layers, whatever their size): where no grid point stands for their cell, the cell
+//! gets one column of their area (at most the cell's), at their mean height, under the cell's
+//! centre. The contact area is the projected area of the overhanging faces that are not
+//! resting on the plate.
 //!
 //! The face below a point is found one of two ways, with the same answer: a ray cast down
 //! through parry3d's BVH, for few points on a fine mesh; or, for many points, every face
@@ -107,7 +110,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         n_columns: hangs.len() as u64,
         volume_mm3: hangs
             .iter()
-            .map(|hang| grid * grid * hang.height.max(0.0))
+            .map(|hang| hang.weight * hang.height.max(0.0))
             .sum(),
         ..empty
     };
@@ -252,11 +255,24 @@ struct Hang {
     z: f64,
     /// Down to the plate or to the part below; 0 inside the solid.
     height: f64,
+    /// The area the column stands for: a grid cell's, or a small face's own.
+    weight: f64,
+}
+
+/// A point under an overhang: its grid cell, the overhang's height there, and the area its
+/// column stands for.
+#[derive(Clone, Copy)]
+struct Point {
+    cell: u32,
+    z: f64,
+    weight: f64,
+    /// Stands for a face too small to hold a grid point (at the cell nearest its centroid).
+    small_face: bool,
 }
 
 /// The grid around the overhangs, and their points (cell, height of the face there). A huge
 /// part (far beyond any machine) gets a coarser grid rather than an unbounded one.
-fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<(u32, f64)>) {
+fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<Point>) {
     let mut bounds = [
         f64::INFINITY,
         f64::INFINITY,
@@ -280,42 +296,94 @@ fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<
         grid *= 2.0;
         region = Region::new(bounds, grid);
     }
-    let per_face: Vec<Vec<(u32, f64)>> = overhangs
+    let per_face: Vec<Vec<Point>> = overhangs
         .par_iter()
         .map(|&face| {
             let mut points = Vec::new();
             let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
             for_each_grid_point(a, b, c, grid, region.clip(), |i, j, z| {
-                points.extend(region.index(i, j).map(|cell| (cell as u32, z)));
+                points.extend(region.index(i, j).map(|cell| Point {
+                    cell: cell as u32,
+                    z,
+                    weight: grid * grid,
+                    small_face: false,
+                }));
             });
+            if points.is_empty() {
+                // A face smaller than the grid still needs holding up: one column of its own
+                // area, at the cell nearest its centroid.
+                let centroid: [f64; 3] = std::array::from_fn(|i| (a[i] + b[i] + c[i]) / 3.0);
+                let cell = region.index(floor(centroid[0] / grid), floor(centroid[1] / grid));
+                points.extend(cell.map(|cell| Point {
+                    cell: cell as u32,
+                    z: centroid[2],
+                    weight: (normal(a, b, c)[2] / 2.0).abs(),
+                    small_face: true,
+                }));
+            }
             points
         })
         .collect();
-    (region, per_face.concat())
+    let (grid_points, small): (Vec<Point>, Vec<Point>) =
+        per_face.concat().into_iter().partition(|p| !p.small_face);
+    // Small faces count only in cells no grid point stands for (elsewhere the cell's column
+    // already covers them): per such cell, one column of their area (at most the cell's) at
+    // their mean height.
+    let mut taken = vec![false; region.len()];
+    for point in &grid_points {
+        taken[point.cell as usize] = true;
+    }
+    let mut small: Vec<Point> = small
+        .into_iter()
+        .filter(|p| !taken[p.cell as usize])
+        .collect();
+    small.sort_by_key(|p| p.cell);
+    let mut points = grid_points;
+    for same_cell in small.chunk_by(|a, b| a.cell == b.cell) {
+        let area: f64 = same_cell.iter().map(|p| p.weight).sum();
+        if area > 0.0 {
+            points.push(Point {
+                cell: same_cell[0].cell,
+                z: same_cell.iter().map(|p| p.z * p.weight).sum::<f64>() / area,
+                weight: area.min(grid * grid),
+                small_face: true,
+            });
+        }
+    }
+    (region, points)
 }
 
 /// A ray cast straight down from each point, just under its face.
-fn hangs_by_rays(mesh: &Mesh, region: &Region, points: &[(u32, f64)], plate: f64) -> Vec<Hang> {
+fn hangs_by_rays(mesh: &Mesh, region: &Region, points: &[Point], plate: f64) -> Vec<Hang> {
     let Some(caster) = crate::raycast::Caster::new(mesh) else {
         return Vec::new();
     };
     points
         .par_iter()
-        .map(|&(cell, z)| {
-            let [x, y] = region.centre(cell as usize);
-            let origin = [x as f32, y as f32, (z - EPSILON_MM) as f32];
-            let to_plate = z - plate;
-            // A little past the plate, to see the bottom of a part the point may be in.
-            let reach = (to_plate + EPSILON_MM) as f32;
-            let height = match caster.cast(origin, [0.0, 0.0, -1.0], reach) {
-                None => to_plate,
-                // The first face below faces down too: the point is inside another part of
-                // the solid (overlapping shells), which holds it up.
-                Some(hit) if face_points_down(mesh, hit.face) => 0.0,
-                Some(hit) => (f64::from(hit.distance) + EPSILON_MM).min(to_plate),
-            };
-            Hang { cell, z, height }
-        })
+        .map(
+            |&Point {
+                 cell, z, weight, ..
+             }| {
+                let [x, y] = region.centre(cell as usize);
+                let origin = [x as f32, y as f32, (z - EPSILON_MM) as f32];
+                let to_plate = z - plate;
+                // A little past the plate, to see the bottom of a part the point may be in.
+                let reach = (to_plate + EPSILON_MM) as f32;
+                let height = match caster.cast(origin, [0.0, 0.0, -1.0], reach) {
+                    None => to_plate,
+                    // The first face below faces down too: the point is inside another part of
+                    // the solid (overlapping shells), which holds it up.
+                    Some(hit) if face_points_down(mesh, hit.face) => 0.0,
+                    Some(hit) => (f64::from(hit.distance) + EPSILON_MM).min(to_plate),
+                };
+                Hang {
+                    cell,
+                    z,
+                    height,
+                    weight,
+                }
+            },
+        )
         .collect()
 }
 
@@ -324,13 +392,13 @@ fn hangs_by_rays(mesh: &Mesh, region: &Region, points: &[(u32, f64)], plate: f64
 fn hangs_by_raster(
     mesh: &Mesh,
     region: &Region,
-    points: &[(u32, f64)],
+    points: &[Point],
     overhangs: &[usize],
     plate: f64,
 ) -> Vec<Hang> {
     let mut under_overhangs = vec![0u64; region.len().div_ceil(64)];
-    for &(cell, _) in points {
-        let cell = cell as usize;
+    for point in points {
+        let cell = point.cell as usize;
         under_overhangs[cell / 64] |= 1 << (cell % 64);
     }
     let mut is_overhang = vec![false; mesh.triangles().len()];
@@ -374,6 +442,7 @@ fn hangs_by_raster(
                             z: plane.z((i as f64 + 0.5) * grid, y),
                             down,
                             overhang,
+                            weight: grid * grid,
                         });
                         cell += 1;
                     }
@@ -395,7 +464,14 @@ fn hangs_by_raster(
         let lower = under_overhangs[cell / 64] & ((1u64 << (cell % 64)) - 1);
         before[cell / 64] + lower.count_ones() as usize
     };
-    let crossings = chunks.concat();
+    let mut crossings = chunks.concat();
+    crossings.extend(points.iter().filter(|p| p.small_face).map(|p| Crossing {
+        cell: p.cell,
+        z: p.z,
+        down: true,
+        overhang: true,
+        weight: p.weight,
+    }));
     let (mut crossings, starts) = group_by_slot(&crossings, total, |c| column_of(c.cell));
     let mut hangs = Vec::with_capacity(points.len());
     for bounds in starts.windows(2) {
@@ -414,6 +490,7 @@ fn hangs_by_raster(
                 cell: point.cell,
                 z,
                 height,
+                weight: point.weight,
             });
         }
     }
@@ -444,6 +521,8 @@ struct Crossing {
     down: bool,
     /// The face is an overhang: a column of support hangs from this point.
     overhang: bool,
+    /// For an overhang: the area its column stands for.
+    weight: f64,
 }
 
 /// The grid cells around the overhangs, numbered row by row.
@@ -720,7 +799,12 @@ mod tests {
                         (x.height - y.height).abs() > 1e-3
                     })
                     .count();
-                let volume = |hangs: &[Hang]| hangs.iter().map(|h| h.height.max(0.0)).sum::<f64>();
+                let volume = |hangs: &[Hang]| {
+                    hangs
+                        .iter()
+                        .map(|h| h.weight * h.height.max(0.0))
+                        .sum::<f64>()
+                };
                 let (v_rays, v_raster) = (volume(&rays), volume(&raster));
                 eprintln!(
                     "{name}, turn {turn}: {} points, {differ} differ, volume {v_rays:.1} vs {v_raster:.1}",

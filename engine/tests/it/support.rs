@@ -129,3 +129,16 @@ fn an_absurdly_large_part_gets_a_coarser_grid_not_an_unbounded_one() {
         assert_eq!(found.n_overhanging_faces, 2, "{found:?}");
     }
 }
+
+#[test]
+fn an_overhang_smaller_than_the_grid_is_still_held_up() {
+    // A 0.3 x 0.3 mm ledge 10 mm over the plate, between the 0.5 mm grid's points (which sit
+    // at 0.25 and 0.75): columns of its own area (one per cell its two triangles' centroids
+    // fall in), down to the plate.
+    let mut triangles = cuboid([0.3, 0.3, 10.0], [0.3, 0.3, 0.2]);
+    triangles.extend(cuboid([5.0, 5.0, 0.0], [1.0, 1.0, 1.0]));
+    let found = supports(&mesh(&triangles), &SupportSettings::default());
+    assert_eq!(found.n_columns, 2, "{found:?}");
+    assert!(relative(found.volume_mm3, 0.09 * 10.0) < 1e-4, "{found:?}");
+    assert!(relative(found.contact_area_mm2, 0.09) < 1e-4, "{found:?}");
+}
