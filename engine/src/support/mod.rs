@@ -164,7 +164,7 @@ impl PatternCells {
                 high: hang.z,
             })
             .collect();
-        let (mut spans, starts) = group_by_slot(&spans, self.columns * self.rows, |s| s.cell);
+        let (mut spans, starts) = group_by_slot(&[&spans], self.columns * self.rows, |s| s.cell);
         let size = self.cell * self.cell;
         let (mut volume, mut area) = (0.0, 0.0);
         for bounds in starts.windows(2).filter(|b| b[0] < b[1]) {
@@ -195,23 +195,28 @@ struct Span {
     high: f64,
 }
 
-/// `items` grouped by `slot` (below `slots`), in a counting sort: the items, and where each
-/// slot's group starts (`slots + 1` entries, the last the end).
+/// The items of `parts` grouped by `slot` (below `slots`), in a counting sort straight from
+/// the parts (no copy of them all first): the items, and where each slot's group starts
+/// (`slots + 1` entries, the last the end).
 fn group_by_slot<T: Copy>(
-    items: &[T],
+    parts: &[&[T]],
     slots: usize,
     slot: impl Fn(&T) -> usize,
 ) -> (Vec<T>, Vec<usize>) {
+    let items = || parts.iter().flat_map(|part| part.iter());
     let mut starts = vec![0usize; slots + 1];
-    for item in items {
+    for item in items() {
         starts[slot(item) + 1] += 1;
     }
     for k in 0..slots {
         starts[k + 1] += starts[k];
     }
+    let Some(&first) = items().next() else {
+        return (Vec::new(), starts);
+    };
     let mut next = starts.clone();
-    let mut grouped = items.to_vec();
-    for item in items {
+    let mut grouped = vec![first; starts[slots]];
+    for item in items() {
         let slot = slot(item);
         grouped[next[slot]] = *item;
         next[slot] += 1;
@@ -464,15 +469,23 @@ fn hangs_by_raster(
         let lower = under_overhangs[cell / 64] & ((1u64 << (cell % 64)) - 1);
         before[cell / 64] + lower.count_ones() as usize
     };
-    let mut crossings = chunks.concat();
-    crossings.extend(points.iter().filter(|p| p.small_face).map(|p| Crossing {
-        cell: p.cell,
-        z: p.z,
-        down: true,
-        overhang: true,
-        weight: p.weight,
-    }));
-    let (mut crossings, starts) = group_by_slot(&crossings, total, |c| column_of(c.cell));
+    let small_faces: Vec<Crossing> = points
+        .iter()
+        .filter(|p| p.small_face)
+        .map(|p| Crossing {
+            cell: p.cell,
+            z: p.z,
+            down: true,
+            overhang: true,
+            weight: p.weight,
+        })
+        .collect();
+    let parts: Vec<&[Crossing]> = chunks
+        .iter()
+        .map(Vec::as_slice)
+        .chain([small_faces.as_slice()])
+        .collect();
+    let (mut crossings, starts) = group_by_slot(&parts, total, |c| column_of(c.cell));
     let mut hangs = Vec::with_capacity(points.len());
     for bounds in starts.windows(2) {
         let column = &mut crossings[bounds[0]..bounds[1]];
