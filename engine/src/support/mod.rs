@@ -251,7 +251,7 @@ fn overhanging_faces(mesh: &Mesh, settings: &SupportSettings, plate: f64) -> Vec
 }
 
 /// A ray through the BVH costs about as much as rasterising this many faces.
-const RAY_COST_IN_FACES: usize = 32;
+const RAY_COST_IN_FACES: usize = 4;
 
 /// A grid point under an overhang, and the column of support that hangs from it.
 struct Hang {
