@@ -135,8 +135,8 @@ impl PatternCells {
     fn new(region: &Region, cell: f64) -> PatternCells {
         let low = region.centre(0);
         let high = region.centre(region.len() - 1);
-        let first = low.map(|v| (v / cell).floor() as i64);
-        let last = high.map(|v| (v / cell).floor() as i64);
+        let first = low.map(|v| floor(v / cell));
+        let last = high.map(|v| floor(v / cell));
         PatternCells {
             cell,
             first,
@@ -275,8 +275,9 @@ struct Point {
     small_face: bool,
 }
 
-/// The grid around the overhangs, and their points (cell, height of the face there). A huge
-/// part (far beyond any machine) gets a coarser grid rather than an unbounded one.
+/// The grid around the overhangs, and their points: the grid's, and one per cell for faces too
+/// small to hold a grid point. A huge part (far beyond any machine) gets a coarser grid rather
+/// than an unbounded one.
 fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<Point>) {
     let mut bounds = [
         f64::INFINITY,
@@ -334,16 +335,16 @@ fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<
     // Small faces count only in cells no grid point stands for (elsewhere the cell's column
     // already covers them): per such cell, one column of their area (at most the cell's) at
     // their mean height.
-    let mut taken = vec![false; region.len()];
-    for point in &grid_points {
-        taken[point.cell as usize] = true;
+    let mut points = grid_points;
+    if small.is_empty() {
+        return (region, points);
     }
+    let taken = Marks::of(region.len(), &points);
     let mut small: Vec<Point> = small
         .into_iter()
-        .filter(|p| !taken[p.cell as usize])
+        .filter(|p| !taken.contains(p.cell as usize))
         .collect();
     small.sort_by_key(|p| p.cell);
-    let mut points = grid_points;
     for same_cell in small.chunk_by(|a, b| a.cell == b.cell) {
         let area: f64 = same_cell.iter().map(|p| p.weight).sum();
         if area > 0.0 {
@@ -401,11 +402,7 @@ fn hangs_by_raster(
     overhangs: &[usize],
     plate: f64,
 ) -> Vec<Hang> {
-    let mut under_overhangs = vec![0u64; region.len().div_ceil(64)];
-    for point in points {
-        let cell = point.cell as usize;
-        under_overhangs[cell / 64] |= 1 << (cell % 64);
-    }
+    let Marks(under_overhangs) = Marks::of(region.len(), points);
     let mut is_overhang = vec![false; mesh.triangles().len()];
     for &face in overhangs {
         is_overhang[face] = true;
@@ -516,6 +513,25 @@ fn face_points_down(mesh: &Mesh, face: usize) -> bool {
     }
     let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
     normal(a, b, c)[2] < 0.0
+}
+
+/// A set of grid cells, a bit each.
+struct Marks(Vec<u64>);
+
+impl Marks {
+    /// The cells of `points`, among `len`.
+    fn of(len: usize, points: &[Point]) -> Marks {
+        let mut words = vec![0u64; len.div_ceil(64)];
+        for point in points {
+            let cell = point.cell as usize;
+            words[cell / 64] |= 1 << (cell % 64);
+        }
+        Marks(words)
+    }
+
+    fn contains(&self, cell: usize) -> bool {
+        self.0[cell / 64] & (1 << (cell % 64)) != 0
+    }
 }
 
 /// A support grid never has more cells than this (2 MiB of marks; a metre square at the
