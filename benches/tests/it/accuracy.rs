@@ -56,14 +56,21 @@ fn the_fdm_estimate_does_not_regress() {
         "worst filament error {:.1}% (was 12.1%)",
         summary.filament.1 * 100.0
     );
+    // Issue #3's supports-on targets, met since supports grow to whole pattern cells trimmed
+    // by the part, are joined along their outlines and stand on an expanded first layer.
     assert!(
-        summary.supported_time.0 <= 0.13,
-        "median supports-on time error {:.1}% (was 12.8%)",
+        summary.supported_time.0 <= 0.10,
+        "median supports-on time error {:.1}% (was 9.8%)",
         summary.supported_time.0 * 100.0
     );
     assert!(
-        summary.support_mass.0 <= 0.38,
-        "median support mass error {:.1}% (was 37.4%)",
+        summary.supported_time.1 <= 0.25,
+        "worst supports-on time error {:.1}% (was 23.2%)",
+        summary.supported_time.1 * 100.0
+    );
+    assert!(
+        summary.support_mass.0 <= 0.25,
+        "median support mass error {:.1}% (was 22.0%)",
         summary.support_mass.0 * 100.0
     );
 }

@@ -29,18 +29,23 @@
 //! - the print starts with the travel from home to the part (`start_travel_mm`) and ends with
 //!   the end G-code's lift (`end_lift_mm`): seconds that decide the time of a tiny part.
 //!
-//! Supports (when asked for, from [`crate::support`]): the space under the overhangs is filled
-//! with lines `support_spacing` apart (plus the flow's own spacing), and the contact area gets
-//! `support_interface_layers` dense layers (lines `support_interface_spacing` apart) at the
-//! interface speed; the lines run as long as the contact area is wide, and every layer that
-//! holds supports costs a travel with a retraction to reach them.
+//! Supports (when asked for, from [`crate::support`], grown to the support pattern's cells and
+//! trimmed by the part, as PrusaSlicer's grid supports are): the space they fill gets lines
+//! `support_spacing` apart (plus the flow's own spacing), as long as the supports are wide
+//! (the mean chord, `pi V / S` of their volume and side area), joined along about half of each
+//! layer's outline (a zigzag's turns alternate sides; a strip narrower than the spacing is all
+//! outline); their tops get `support_interface_layers` dense layers (lines
+//! `support_interface_spacing` apart) at the interface speed; their first layer on the plate,
+//! expanded by `support_first_layer_expansion_mm`, is filled at
+//! `support_first_layer_density_percent` at the first layer's width and speed; and every layer
+//! that holds supports costs a retraction to reach them.
 //!
 //! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
 //! longer travels between islands, the slower speed of small perimeters, gap fill; support
 //! lines printed in layers the cooling slows down (PrusaSlicer's tiny supports cost seconds a
-//! layer); for supports, how PrusaSlicer grows each support region (closing radius, grid
-//! snapping, XY spacing), which makes its supports of small overhangs several times heavier
-//! than the space under them.
+//! layer); for supports, the travel between separate support islands of a layer, and where
+//! PrusaSlicer's support grid starts (ours is fixed in the part's coordinates, so a cell may
+//! reach past a wall more or less than the slicer's does).
 
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
@@ -96,50 +101,67 @@ fn section(w: f64, h: f64) -> f64 {
     (w - h) * h + std::f64::consts::FRAC_PI_4 * h * h
 }
 
-/// How to find the supports this process prints: its overhang threshold, and its support
-/// pattern's cell (line spacing plus the flow's own spacing), to which supports grow.
+/// How to find the supports this process prints: its overhang threshold, its support
+/// pattern's cell (line spacing plus the flow's own spacing), to which supports grow, its layer
+/// height (thinner gaps hold no support) and its first layer's expansion.
 pub fn support_settings(process: &FdmProcess) -> SupportSettings {
     SupportSettings {
         overhang_angle_deg: process.support_threshold_deg,
         pattern_cell_mm: process.support_spacing_mm
             + spacing(process.support_extrusion_width_mm, process.layer_height_mm),
+        min_gap_mm: process.layer_height_mm,
+        first_layer_expansion_mm: process.support_first_layer_expansion_mm,
         ..SupportSettings::default()
     }
 }
 
 /// The filament volume and the time to print `supports`.
 fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
-    if supports.volume_mm3 <= 0.0 && supports.contact_area_mm2 <= 0.0 {
+    // The supports grown to the pattern's cells and trimmed by the part (`support_settings`
+    // always asks for them).
+    let (volume, contact) = (
+        supports.pattern_volume_mm3,
+        supports.pattern_contact_area_mm2,
+    );
+    if volume <= 0.0 && contact <= 0.0 && supports.first_layer_area_mm2 <= 0.0 {
         return (0.0, 0.0);
     }
     let h = process.layer_height_mm;
     let w = process.support_extrusion_width_mm;
     let body_pitch = process.support_spacing_mm + spacing(w, h);
     let interface_pitch = process.support_interface_spacing_mm + spacing(w, h);
-    let (volume, contact) = if supports.pattern_volume_mm3 > 0.0 {
-        (
-            supports.pattern_volume_mm3,
-            supports.pattern_contact_area_mm2,
-        )
+    // The lines of each layer's support, joined along about half its outline (from one line's
+    // end to the next line's start; a strip narrower than the lines' pitch is all outline),
+    // a pitch at a time. The lines are as long as the support is wide: Cauchy's mean chord
+    // pi A / P of each layer, here of all layers at once (volume over side area).
+    let lines_length = volume / (h * body_pitch);
+    let joins_length = supports.pattern_side_area_mm2 / (2.0 * h);
+    let chord = if supports.pattern_side_area_mm2 > 0.0 {
+        std::f64::consts::PI * volume / supports.pattern_side_area_mm2
     } else {
-        (supports.volume_mm3, supports.contact_area_mm2)
-    };
-    let body_length = volume / (h * body_pitch);
+        contact.sqrt()
+    }
+    .max(w);
     let interface_length = contact * f64::from(process.support_interface_layers) / interface_pitch;
-    let run = supports
-        .contact_area_mm2
-        .sqrt()
-        .max(process.support_spacing_mm);
+    // The first layer under the supports is dense, at the first layer's width and speed.
+    let (first_w, first_h) = (
+        process.first_layer_extrusion_width_mm,
+        process.first_layer_height_mm,
+    );
+    let first_pitch =
+        spacing(first_w, first_h) * 100.0 / process.support_first_layer_density_percent;
+    let first_length = supports.first_layer_area_mm2 / first_pitch;
     let speed = process.support_speed_mm_s.min(process.max_print_speed_mm_s);
+    let first_speed = process.first_layer_speed_mm_s.min(speed);
     let interface_speed = speed * process.support_interface_speed_percent / 100.0;
     let acceleration = process.default_acceleration_mm_s2;
-    let lines = |length: f64, pitch: f64, speed: f64| {
+    let lines = |length: f64, run: f64, pitch: f64, speed: f64| {
         run_time(length, run, speed, acceleration)
             + (length / run).ceil() * run_time(pitch, pitch, speed, acceleration)
     };
     // Layers holding supports: the mean column height over the layer height.
-    let support_layers = if supports.contact_area_mm2 > 0.0 {
-        (supports.volume_mm3 / supports.contact_area_mm2 / h).ceil()
+    let support_layers = if contact > 0.0 {
+        (volume / contact / h).ceil()
     } else {
         0.0
     };
@@ -148,9 +170,14 @@ fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     } else {
         0.0
     };
-    let volume = (body_length + interface_length) * section(w, h);
-    let time = lines(body_length, body_pitch, speed)
-        + lines(interface_length, interface_pitch, interface_speed)
+    let volume = (lines_length + joins_length + interface_length) * section(w, h)
+        + first_length * section(first_w, first_h);
+    // The first layer reaches its expansion further on either side.
+    let first_chord = chord + 2.0 * process.support_first_layer_expansion_mm;
+    let time = run_time(lines_length, chord, speed, acceleration)
+        + run_time(joins_length, body_pitch, speed, acceleration)
+        + lines(interface_length, chord, interface_pitch, interface_speed)
+        + lines(first_length, first_chord, first_pitch, first_speed)
         + retractions;
     (volume, time)
 }

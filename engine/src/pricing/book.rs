@@ -124,6 +124,11 @@ pub struct FdmProcess {
     pub support_interface_spacing_mm: f64,
     /// The interface's speed as a share of `support_speed_mm_s`.
     pub support_interface_speed_percent: f64,
+    /// How far the first layer of supports on the plate reaches beyond them, and how densely
+    /// it is filled (PrusaSlicer's `raft_first_layer_expansion` and `raft_first_layer_density`,
+    /// which shape that layer with or without a raft).
+    pub support_first_layer_expansion_mm: f64,
+    pub support_first_layer_density_percent: f64,
 }
 
 /// A resin (SLA / DLP) process: every layer is exposed, then the vat tilts to peel it (slowly
@@ -587,6 +592,10 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
             "support_interface_spacing_mm",
             p.support_interface_spacing_mm,
         ),
+        (
+            "support_first_layer_expansion_mm",
+            p.support_first_layer_expansion_mm,
+        ),
     ] {
         if !(value.is_finite() && value >= 0.0) {
             return Err(field_error(
@@ -610,6 +619,17 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
     if p.support_interface_speed_percent == 0.0 {
         return Err(field_error(
             f("support_interface_speed_percent"),
+            "must be above 0",
+        ));
+    }
+    percent(
+        &f("support_first_layer_density_percent"),
+        p.support_first_layer_density_percent,
+        100.0,
+    )?;
+    if p.support_first_layer_density_percent == 0.0 {
+        return Err(field_error(
+            f("support_first_layer_density_percent"),
             "must be above 0",
         ));
     }

@@ -12,11 +12,26 @@
 //! centre. The contact area is the projected area of the overhanging faces that are not
 //! resting on the plate.
 //!
+//! What a slicer prints is more than those columns, and [`Supports`] also says how much more
+//! (the `pattern_` figures and the first layer), as PrusaSlicer's grid supports do it:
+//!
+//! - A column shorter than `min_gap_mm` (a layer) is no support: a slicer's layers do not see a
+//!   gap that thin (a part's bottom that is not quite flat, two bodies a hair apart).
+//! - Each remaining column is a contact, and a contact grows to the whole cell of the support
+//!   pattern it stands in (`pattern_cell_mm`: the line spacing plus one line): every grid point
+//!   of the cell carries support from the contact's height down to the part below it or the
+//!   plate, unless the point is inside the part at that height (the slicer trims supports by the
+//!   part). So a small overhang beside a wall gets a cell-wide support beside the wall, down to
+//!   the plate, as in PrusaSlicer's G-code.
+//! - The first layer of every support standing on the plate reaches `first_layer_expansion_mm`
+//!   further out (PrusaSlicer's `raft_first_layer_expansion`, which holds without a raft too),
+//!   but not into the part's own first layer.
+//!
 //! The face below a point is found one of two ways, with the same answer: a ray cast down
 //! through parry3d's BVH, for few points on a fine mesh; or, for many points, every face
-//! rasterised into the same grid (the columns under overhangs only) and each column's crossings
-//! sorted by height, so the face under a point is the crossing below it, at a cost of one pass
-//! over the faces instead of a BVH walk per point.
+//! rasterised into the same grid (the columns that are asked about only) and each column's
+//! crossings sorted by height, so the face under a point is the crossing below it, at a cost of
+//! one pass over the faces instead of a BVH walk per point.
 //!
 //! When the first face below also looks down, the point is inside the solid (shells that
 //! overlap, as in many multi-body exports): that column is material, not support.
@@ -28,6 +43,7 @@
 use rayon::prelude::*;
 
 use crate::mesh::Mesh;
+use crate::raycast::Caster;
 
 /// How supports are found.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,8 +54,12 @@ pub struct SupportSettings {
     pub grid_mm: f64,
     /// The cell of the slicer's support pattern (its line spacing plus one extrusion's): a
     /// slicer lays support lines over every cell that a column touches, so small supports
-    /// grow to whole cells. 0 for none.
+    /// grow to whole cells. 0 for none (then no `pattern_` figures nor first layer).
     pub pattern_cell_mm: f64,
+    /// Columns shorter than this hold no support (a slicer's layer height). 0 for none.
+    pub min_gap_mm: f64,
+    /// How far the first layer of the supports on the plate reaches beyond them.
+    pub first_layer_expansion_mm: f64,
 }
 
 impl Default for SupportSettings {
@@ -48,6 +68,8 @@ impl Default for SupportSettings {
             overhang_angle_deg: 45.0,
             grid_mm: 0.5,
             pattern_cell_mm: 0.0,
+            min_gap_mm: 0.0,
+            first_layer_expansion_mm: 0.0,
         }
     }
 }
@@ -60,10 +82,16 @@ pub struct Supports {
     /// Overhanging faces (resting on the plate excluded).
     pub n_overhanging_faces: u64,
     pub n_columns: u64,
-    /// The volume and the top area of the columns grown to whole pattern cells (0 without a
-    /// pattern cell): per cell, the union of the heights its columns span.
+    /// The volume and the top area of the supports grown to whole pattern cells and trimmed
+    /// by the part (0 without a pattern cell).
     pub pattern_volume_mm3: f64,
     pub pattern_contact_area_mm2: f64,
+    /// The area of their sides (outline times height, summed over the layers): a slicer joins
+    /// the lines of each layer's support along its outline.
+    pub pattern_side_area_mm2: f64,
+    /// The area of the supports' first layer on the plate, its expansion included (0 without
+    /// a pattern cell).
+    pub first_layer_area_mm2: f64,
 }
 
 /// How far below a face a column's ray starts, and how close to the plate a face counts as
@@ -79,6 +107,8 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         n_columns: 0,
         pattern_volume_mm3: 0.0,
         pattern_contact_area_mm2: 0.0,
+        pattern_side_area_mm2: 0.0,
+        first_layer_area_mm2: 0.0,
     };
     let grid = settings.grid_mm;
     if mesh.triangles().is_empty() || grid.is_nan() || grid <= 0.0 {
@@ -89,15 +119,55 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
     if overhangs.is_empty() {
         return empty;
     }
-    let (region, points) = overhang_points(mesh, &overhangs, grid);
+    let cell = settings.pattern_cell_mm;
+    let grows = cell.is_finite() && cell > 0.0;
+    // The grid reaches as far as the grown supports and their first layer can.
+    let reach = if grows {
+        cell + finite_or_zero(settings.first_layer_expansion_mm)
+    } else {
+        0.0
+    };
+    let (region, points) = overhang_points(mesh, &overhangs, grid, reach);
     let grid = region.grid;
+    // A pattern cell is at least a grid cell.
+    let pattern = grows.then(|| PatternCells::new(&region, cell.max(grid)));
+    let grown_cells = pattern
+        .as_ref()
+        .map(|pattern| pattern.grid_cells_of(&region, &points));
+    let asked = points.len() + grown_cells.as_ref().map_or(0, Marks::count);
     // Each ray walks the BVH; the raster walks every face once. Rays win while the points are
     // few against the faces (a fine mesh with small overhangs), the raster otherwise.
-    let hangs = if points.len() * RAY_COST_IN_FACES < mesh.triangles().len() {
-        hangs_by_rays(mesh, &region, &points, plate)
+    let columns = if asked * RAY_COST_IN_FACES < mesh.triangles().len() {
+        Caster::new(mesh).map(|caster| Columns::Rays { caster, mesh })
     } else {
-        hangs_by_raster(mesh, &region, &points, &overhangs, plate)
+        let mut marks = Marks::of(region.len(), &points);
+        if let Some(grown) = &grown_cells {
+            marks.add(grown);
+        }
+        // Questions start just under a point: in a cell of the pattern, no higher than its
+        // highest point (without a pattern, anywhere).
+        let mut highest = vec![f64::NEG_INFINITY; pattern.as_ref().map_or(0, PatternCells::len)];
+        if let Some(pattern) = &pattern {
+            for point in &points {
+                let k = pattern.of(point.cell as usize);
+                highest[k] = highest[k].max(point.z);
+            }
+        }
+        let ceiling = |cell: usize| match &pattern {
+            Some(pattern) => highest[pattern.of(cell)] + EPSILON_MM,
+            None => f64::INFINITY,
+        };
+        Some(Columns::raster(mesh, &region, marks, ceiling))
     };
+    let Some(columns) = columns else {
+        return empty;
+    };
+    let small = points
+        .iter()
+        .any(|p| p.small_face.is_some())
+        .then(|| Caster::new(mesh))
+        .flatten();
+    let hangs = hangs(mesh, &region, &points, &columns, small.as_ref(), plate);
     let mut result = Supports {
         n_overhanging_faces: overhangs.len() as u64,
         contact_area_mm2: overhangs
@@ -114,85 +184,332 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
             .sum(),
         ..empty
     };
-    // A pattern cell is at least a grid cell.
-    let cell = settings.pattern_cell_mm;
-    if cell.is_finite() && cell > 0.0 {
-        let cells = PatternCells::new(&region, cell.max(grid));
-        (result.pattern_volume_mm3, result.pattern_contact_area_mm2) = cells.grow(&region, &hangs);
+    if let Some(pattern) = pattern {
+        let grown = pattern.grow(&region, &hangs, &columns, settings, plate);
+        result.pattern_volume_mm3 = grown.volume_mm3;
+        result.pattern_contact_area_mm2 = grown.top_area_mm2;
+        result.pattern_side_area_mm2 = grown.side_area_mm2;
+        result.first_layer_area_mm2 =
+            first_layer_area(mesh, &region, &grown.on_plate, settings, plate);
     }
     result
 }
 
-/// The cells of the slicer's support pattern over the region, numbered row by row.
+fn finite_or_zero(v: f64) -> f64 {
+    if v.is_finite() { v.max(0.0) } else { 0.0 }
+}
+
+/// The cells of the slicer's support pattern over the region, numbered row by row; each holds
+/// the grid cells whose centres fall in it.
 struct PatternCells {
-    cell: f64,
-    first: [i64; 2],
     columns: usize,
     rows: usize,
+    /// Per pattern column (row), the first grid column (row) in it, and one past the last.
+    column_starts: Vec<usize>,
+    row_starts: Vec<usize>,
+    /// Per grid column (row), its pattern column (row).
+    of_column: Vec<u32>,
+    of_row: Vec<u32>,
+    grid_columns: usize,
+}
+
+/// Supports grown to whole pattern cells and trimmed by the part.
+struct Grown {
+    volume_mm3: f64,
+    top_area_mm2: f64,
+    side_area_mm2: f64,
+    /// The grid cells whose support stands on the plate.
+    on_plate: Marks,
 }
 
 impl PatternCells {
     fn new(region: &Region, cell: f64) -> PatternCells {
-        let low = region.centre(0);
-        let high = region.centre(region.len() - 1);
-        let first = low.map(|v| floor(v / cell));
-        let last = high.map(|v| floor(v / cell));
+        // Along each axis, the pattern cell of each grid cell's centre (never decreasing).
+        let axis = |first: i64, count: usize| {
+            let of = |n: usize| floor((first as f64 + n as f64 + 0.5) * region.grid / cell);
+            let base = of(0);
+            let of: Vec<u32> = (0..count).map(|n| (of(n) - base) as u32).collect();
+            let cells = of.last().map_or(0, |&last| last as usize + 1);
+            let starts: Vec<usize> = (0..=cells)
+                .map(|k| of.partition_point(|&p| (p as usize) < k))
+                .collect();
+            (of, starts)
+        };
+        let (of_column, column_starts) = axis(region.first[0], region.columns);
+        let (of_row, row_starts) = axis(region.first[1], region.rows);
         PatternCells {
-            cell,
-            first,
-            columns: (last[0] - first[0] + 1) as usize,
-            rows: (last[1] - first[1] + 1) as usize,
+            columns: column_starts.len() - 1,
+            rows: row_starts.len() - 1,
+            column_starts,
+            row_starts,
+            of_column,
+            of_row,
+            grid_columns: region.columns,
         }
     }
 
-    fn index(&self, [x, y]: [f64; 2]) -> usize {
-        let i = (floor(x / self.cell) - self.first[0]).clamp(0, self.columns as i64 - 1);
-        let j = (floor(y / self.cell) - self.first[1]).clamp(0, self.rows as i64 - 1);
-        j as usize * self.columns + i as usize
+    fn len(&self) -> usize {
+        self.columns * self.rows
     }
 
-    /// The volume and the top area of the columns grown to whole cells: per cell, the union
-    /// of the spans of its columns; each run of overlapping spans is one support of the cell's
-    /// area, with one top.
-    fn grow(&self, region: &Region, hangs: &[Hang]) -> (f64, f64) {
-        let spans: Vec<Span> = hangs
+    /// The pattern cell of grid cell `g`.
+    fn of(&self, g: usize) -> usize {
+        let (i, j) = (g % self.grid_columns, g / self.grid_columns);
+        self.of_row[j] as usize * self.columns + self.of_column[i] as usize
+    }
+
+    /// The grid cells whose centres are in pattern cell `index`.
+    fn grid_cells(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
+        let (i, j) = (index % self.columns, index / self.columns);
+        let columns = self.column_starts[i]..self.column_starts[i + 1];
+        (self.row_starts[j]..self.row_starts[j + 1]).flat_map(move |row| {
+            columns
+                .clone()
+                .map(move |column| row * self.grid_columns + column)
+        })
+    }
+
+    /// The grid cells of every pattern cell that `points` touch.
+    fn grid_cells_of(&self, region: &Region, points: &[Point]) -> Marks {
+        let mut touched = vec![false; self.len()];
+        for point in points {
+            touched[self.of(point.cell as usize)] = true;
+        }
+        let mut marks = Marks::new(region.len());
+        for (index, _) in touched.iter().enumerate().filter(|(_, t)| **t) {
+            for g in self.grid_cells(index) {
+                marks.insert(g);
+            }
+        }
+        marks
+    }
+
+    /// The columns grown to whole cells: every contact (a column at least `min_gap_mm` tall)
+    /// holds up its whole cell at its height. At each grid point of the cell, from the highest
+    /// contact down: where the point is in the open at a contact's height, support goes from
+    /// there down to the first face below (or the plate), taking in the lower contacts on the
+    /// way; where it is inside the part, the part holds it, and the next contact below the
+    /// part's underside starts the next support.
+    fn grow(
+        &self,
+        region: &Region,
+        hangs: &[Hang],
+        columns: &Columns<'_>,
+        settings: &SupportSettings,
+        plate: f64,
+    ) -> Grown {
+        let min_gap = finite_or_zero(settings.min_gap_mm).max(EPSILON_MM);
+        let contacts: Vec<(usize, f64)> = hangs
             .iter()
-            .filter(|hang| hang.height > 0.0)
-            .map(|hang| Span {
-                cell: self.index(region.centre(hang.cell as usize)),
-                low: hang.z - hang.height,
-                high: hang.z,
+            .filter(|hang| hang.height >= min_gap)
+            .map(|hang| (self.of(hang.cell as usize), hang.z))
+            .collect();
+        let (contacts, starts) = group_by_slot(&[&contacts], self.len(), |c| c.0);
+        // Per pattern cell, its contacts' heights from the bottom up.
+        let mut heights: Vec<f64> = contacts.iter().map(|c| c.1).collect();
+        for bounds in starts.windows(2) {
+            heights[bounds[0]..bounds[1]].sort_unstable_by(f64::total_cmp);
+        }
+        // Row by row of grid cells (in parallel by rows of pattern cells), so that the supports
+        // come out sorted by cell.
+        let supports: Vec<Support> = (0..self.rows)
+            .into_par_iter()
+            .flat_map_iter(|pattern_row| {
+                let mut found = Vec::new();
+                let cells: Vec<usize> = (pattern_row * self.columns
+                    ..(pattern_row + 1) * self.columns)
+                    .filter(|&k| starts[k] < starts[k + 1])
+                    .collect();
+                for row in self.row_starts[pattern_row]..self.row_starts[pattern_row + 1] {
+                    for &k in &cells {
+                        let heights = &heights[starts[k]..starts[k + 1]];
+                        let i = k % self.columns;
+                        for column in self.column_starts[i]..self.column_starts[i + 1] {
+                            let g = row * self.grid_columns + column;
+                            let mut left = heights.len();
+                            while left > 0 {
+                                let top = heights[left - 1];
+                                let (bottom, open) = match columns.below(region, g, top, plate) {
+                                    None => (plate, true),
+                                    Some((hit, down)) => (hit, !down),
+                                };
+                                if open && top - bottom >= min_gap {
+                                    found.push(Support {
+                                        cell: g as u32,
+                                        bottom,
+                                        top,
+                                    });
+                                }
+                                if bottom == plate {
+                                    break;
+                                }
+                                // The next support starts below this one's foot (or the part's
+                                // underside).
+                                left = heights.partition_point(|&h| h < bottom - EPSILON_MM);
+                            }
+                        }
+                    }
+                }
+                found
             })
             .collect();
-        let (mut spans, starts) = group_by_slot(&[&spans], self.columns * self.rows, |s| s.cell);
-        let size = self.cell * self.cell;
-        let (mut volume, mut area) = (0.0, 0.0);
-        for bounds in starts.windows(2).filter(|b| b[0] < b[1]) {
-            let same_cell = &mut spans[bounds[0]..bounds[1]];
-            same_cell.sort_unstable_by(|x, y| x.low.total_cmp(&y.low));
-            let (mut low, mut high) = (same_cell[0].low, same_cell[0].high);
-            for span in &same_cell[1..] {
-                if span.low <= high + EPSILON_MM {
-                    high = high.max(span.high);
-                } else {
-                    volume += size * (high - low);
-                    area += size;
-                    (low, high) = (span.low, span.high);
-                }
-            }
-            volume += size * (high - low);
-            area += size;
+        let area = region.grid * region.grid;
+        let mut on_plate = Marks::new(region.len());
+        for support in supports.iter().filter(|s| s.bottom == plate) {
+            on_plate.insert(support.cell as usize);
         }
-        (volume, area)
+        Grown {
+            volume_mm3: supports.iter().map(|s| s.top - s.bottom).sum::<f64>() * area,
+            top_area_mm2: supports.len() as f64 * area,
+            side_area_mm2: side_area(region, &supports),
+            on_plate,
+        }
     }
 }
 
-/// A column of support in a pattern cell.
+/// One support at a grid point: from `bottom` (the part below, or the plate) up to `top`.
 #[derive(Clone, Copy)]
-struct Span {
-    cell: usize,
-    low: f64,
-    high: f64,
+struct Support {
+    cell: u32,
+    bottom: f64,
+    top: f64,
+}
+
+/// The area of the supports' sides: at each grid cell's four sides, the height its supports
+/// rise where the neighbour's do not. `supports` are sorted by cell.
+fn side_area(region: &Region, supports: &[Support]) -> f64 {
+    let groups: Vec<&[Support]> = supports.chunk_by(|a, b| a.cell == b.cell).collect();
+    let cell = |k: usize| groups[k][0].cell as usize;
+    let height = |group: &[Support]| group.iter().map(|s| s.top - s.bottom).sum::<f64>();
+    let shared = |a: &[Support], b: &[Support]| {
+        a.iter()
+            .flat_map(|x| {
+                b.iter()
+                    .map(move |y| (x.top.min(y.top) - x.bottom.max(y.bottom)).max(0.0))
+            })
+            .sum::<f64>()
+    };
+    let columns = region.columns;
+    // The groups a row above and below, found by walking along (cells only grow).
+    let (mut above, mut below) = (0, 0);
+    let mut exposed = 0.0;
+    for (k, group) in groups.iter().enumerate() {
+        let c = cell(k);
+        let mut sides = 4.0 * height(group);
+        if c % columns > 0 && k > 0 && cell(k - 1) == c - 1 {
+            sides -= shared(group, groups[k - 1]);
+        }
+        if (c + 1) % columns > 0 && k + 1 < groups.len() && cell(k + 1) == c + 1 {
+            sides -= shared(group, groups[k + 1]);
+        }
+        while above < groups.len() && cell(above) < c + columns {
+            above += 1;
+        }
+        if above < groups.len() && cell(above) == c + columns {
+            sides -= shared(group, groups[above]);
+        }
+        if c >= columns {
+            while below < groups.len() && cell(below) < c - columns {
+                below += 1;
+            }
+            if below < groups.len() && cell(below) == c - columns {
+                sides -= shared(group, groups[below]);
+            }
+        }
+        exposed += sides;
+    }
+    exposed * region.grid
+}
+
+/// The area of the supports' first layer: the grid cells of the supports on the plate, grown
+/// by the expansion (a disc), but not into the part's own first layer (its faces within
+/// `min_gap_mm` of the plate).
+fn first_layer_area(
+    mesh: &Mesh,
+    region: &Region,
+    on_plate: &Marks,
+    settings: &SupportSettings,
+    plate: f64,
+) -> f64 {
+    if on_plate.count() == 0 {
+        return 0.0;
+    }
+    let grid = region.grid;
+    let reach = floor(finite_or_zero(settings.first_layer_expansion_mm) / grid + 1e-9).max(0);
+    // Rows first (each width the disc needs), then the rows shifted up and down.
+    let stride = region.columns as isize;
+    let mut wide: Vec<Vec<u64>> = vec![on_plate.0.clone()];
+    for width in 1..=reach as isize {
+        let last = &wide[wide.len() - 1];
+        let mut next = last.clone();
+        for (out, (l, r)) in next.iter_mut().zip(
+            shifted(&on_plate.0, width)
+                .iter()
+                .zip(&shifted(&on_plate.0, -width)),
+        ) {
+            *out |= l | r;
+        }
+        wide.push(next);
+    }
+    let mut grown = vec![0u64; on_plate.0.len()];
+    for dy in -reach..=reach {
+        let half = floor(((reach * reach - dy * dy) as f64).sqrt() + 1e-9) as usize;
+        for (out, word) in grown
+            .iter_mut()
+            .zip(shifted(&wide[half], dy as isize * stride))
+        {
+            *out |= word;
+        }
+    }
+    // The part's first layer: its faces that look down within a layer of the plate.
+    let layer = finite_or_zero(settings.min_gap_mm).max(EPSILON_MM);
+    let mut part = Marks::new(region.len());
+    for face in 0..mesh.triangles().len() {
+        let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
+        if [a, b, c].iter().any(|p| p[2] - plate > layer) || normal(a, b, c)[2] >= 0.0 {
+            continue;
+        }
+        for_each_grid_point(a, b, c, grid, region.clip(), |i, j, _| {
+            if let Some(g) = region.index(i, j) {
+                part.insert(g);
+            }
+        });
+    }
+    let cells: u32 = grown
+        .iter()
+        .zip(&part.0)
+        .map(|(g, p)| (g & !p).count_ones())
+        .sum();
+    f64::from(cells) * grid * grid
+}
+
+/// `words` as one bit string moved `by` bits towards the higher ones (away with negative),
+/// zeros shifted in.
+fn shifted(words: &[u64], by: isize) -> Vec<u64> {
+    let n = words.len();
+    let mut out = vec![0u64; n];
+    let (whole, part) = (by.unsigned_abs() / 64, (by.unsigned_abs() % 64) as u32);
+    for (k, out) in out.iter_mut().enumerate() {
+        let word = |at: Option<usize>| at.and_then(|at| words.get(at)).copied().unwrap_or(0);
+        *out = if by >= 0 {
+            let high = word(k.checked_sub(whole));
+            let low = word(k.checked_sub(whole + 1));
+            if part == 0 {
+                high
+            } else {
+                (high << part) | (low >> (64 - part))
+            }
+        } else {
+            let low = word(k.checked_add(whole));
+            let high = word(k.checked_add(whole + 1));
+            if part == 0 {
+                low
+            } else {
+                (low >> part) | (high << (64 - part))
+            }
+        };
+    }
+    out
 }
 
 /// The items of `parts` grouped by `slot` (below `slots`), in a counting sort straight from
@@ -251,7 +568,7 @@ fn overhanging_faces(mesh: &Mesh, settings: &SupportSettings, plate: f64) -> Vec
 }
 
 /// A ray through the BVH costs about as much as rasterising this many faces.
-const RAY_COST_IN_FACES: usize = 4;
+const RAY_COST_IN_FACES: usize = 16;
 
 /// A grid point under an overhang, and the column of support that hangs from it.
 struct Hang {
@@ -271,14 +588,20 @@ struct Point {
     cell: u32,
     z: f64,
     weight: f64,
-    /// Stands for a face too small to hold a grid point (at the cell nearest its centroid).
-    small_face: bool,
+    /// Stands for faces too small to hold a grid point (in the cell nearest their centroid):
+    /// their centroid, where their column is found.
+    small_face: Option<[f64; 2]>,
 }
 
-/// The grid around the overhangs, and their points: the grid's, and one per cell for faces too
-/// small to hold a grid point. A huge part (far beyond any machine) gets a coarser grid rather
-/// than an unbounded one.
-fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<Point>) {
+/// The grid around the overhangs (`reach` millimetres wider on every side), and their points:
+/// the grid's, and one per cell for faces too small to hold a grid point. A huge part (far
+/// beyond any machine) gets a coarser grid rather than an unbounded one.
+fn overhang_points(
+    mesh: &Mesh,
+    overhangs: &[usize],
+    grid: f64,
+    reach: f64,
+) -> (Region, Vec<Point>) {
     let mut bounds = [
         f64::INFINITY,
         f64::INFINITY,
@@ -296,6 +619,12 @@ fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<
             ];
         }
     }
+    let bounds = [
+        bounds[0] - reach,
+        bounds[1] - reach,
+        bounds[2] + reach,
+        bounds[3] + reach,
+    ];
     let mut grid = grid;
     let mut region = Region::new(bounds, grid);
     while region.len() > MAX_CELLS {
@@ -312,7 +641,7 @@ fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<
                     cell: cell as u32,
                     z,
                     weight: grid * grid,
-                    small_face: false,
+                    small_face: None,
                 }));
             });
             if points.is_empty() {
@@ -324,14 +653,16 @@ fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<
                     cell: cell as u32,
                     z: centroid[2],
                     weight: (normal(a, b, c)[2] / 2.0).abs(),
-                    small_face: true,
+                    small_face: Some([centroid[0], centroid[1]]),
                 }));
             }
             points
         })
         .collect();
-    let (grid_points, small): (Vec<Point>, Vec<Point>) =
-        per_face.concat().into_iter().partition(|p| !p.small_face);
+    let (grid_points, small): (Vec<Point>, Vec<Point>) = per_face
+        .concat()
+        .into_iter()
+        .partition(|p| p.small_face.is_none());
     // Small faces count only in cells no grid point stands for (elsewhere the cell's column
     // already covers them): per such cell, one column of their area (at most the cell's) at
     // their mean height.
@@ -352,35 +683,196 @@ fn overhang_points(mesh: &Mesh, overhangs: &[usize], grid: f64) -> (Region, Vec<
                 cell: same_cell[0].cell,
                 z: same_cell.iter().map(|p| p.z * p.weight).sum::<f64>() / area,
                 weight: area.min(grid * grid),
-                small_face: true,
+                small_face: Some([0, 1].map(|axis| {
+                    same_cell
+                        .iter()
+                        .map(|p| p.small_face.map_or(0.0, |xy| xy[axis]) * p.weight)
+                        .sum::<f64>()
+                        / area
+                })),
             });
         }
     }
     (region, points)
 }
 
-/// A ray cast straight down from each point, just under its face.
-fn hangs_by_rays(mesh: &Mesh, region: &Region, points: &[Point], plate: f64) -> Vec<Hang> {
-    let Some(caster) = crate::raycast::Caster::new(mesh) else {
-        return Vec::new();
-    };
+/// What lies under a grid point: the part's faces along the vertical line through its centre.
+enum Columns<'a> {
+    /// A ray cast down through the BVH per question.
+    Rays { caster: Caster<'a>, mesh: &'a Mesh },
+    /// Every face rasterised into the marked cells: per column (numbered among the marked
+    /// cells), its crossings from the bottom up.
+    Raster {
+        crossings: Vec<Crossing>,
+        starts: Vec<usize>,
+        marks: Marks,
+        /// Marked cells before each word of `marks`.
+        before: Vec<usize>,
+    },
+}
+
+impl Columns<'_> {
+    /// Every face rasterised into the `marks` cells of the region and sorted bottom to top per
+    /// column: what a ray cast down from any point of them would meet, for all at once. Only
+    /// questions from below `ceiling(cell)` will be asked, so crossings above it are left out.
+    fn raster<'a>(
+        mesh: &'a Mesh,
+        region: &Region,
+        marks: Marks,
+        ceiling: impl Fn(usize) -> f64 + Sync,
+    ) -> Columns<'a> {
+        let faces = mesh.triangles().len();
+        let highest = (0..region.len())
+            .filter(|&cell| marks.contains(cell))
+            .map(&ceiling)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let chunks: Vec<Vec<Crossing>> = (0..faces.div_ceil(FACES_PER_TASK))
+            .into_par_iter()
+            .map(|chunk| {
+                let mut out = Vec::new();
+                for face in chunk * FACES_PER_TASK..((chunk + 1) * FACES_PER_TASK).min(faces) {
+                    let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
+                    if !region.touches(a, b, c) || a[2].min(b[2]).min(c[2]) > highest {
+                        continue;
+                    }
+                    let down = normal(a, b, c)[2] < 0.0;
+                    let grid = region.grid;
+                    for_each_grid_row(a, b, c, grid, region.clip(), |j, first, last, plane| {
+                        let (Some(start), Some(end)) =
+                            (region.index(first, j), region.index(last, j))
+                        else {
+                            return;
+                        };
+                        // Only the marked cells of the run, found 64 at a time.
+                        let y = (j as f64 + 0.5) * grid;
+                        let mut cell = start;
+                        while cell <= end {
+                            let bits = marks.0[cell / 64] >> (cell % 64);
+                            if bits == 0 {
+                                cell = (cell / 64 + 1) * 64;
+                                continue;
+                            }
+                            cell += bits.trailing_zeros() as usize;
+                            if cell > end {
+                                break;
+                            }
+                            let i = first + (cell - start) as i64;
+                            let z = plane.z((i as f64 + 0.5) * grid, y);
+                            if z <= ceiling(cell) {
+                                out.push(Crossing {
+                                    cell: cell as u32,
+                                    z,
+                                    down,
+                                });
+                            }
+                            cell += 1;
+                        }
+                    });
+                }
+                out
+            })
+            .collect();
+        // A counting sort by column, then each column's few crossings by height.
+        let mut before = Vec::with_capacity(marks.0.len());
+        let mut total = 0usize;
+        for word in &marks.0 {
+            before.push(total);
+            total += word.count_ones() as usize;
+        }
+        let parts: Vec<&[Crossing]> = chunks.iter().map(Vec::as_slice).collect();
+        let (mut crossings, starts) = group_by_slot(&parts, total, |c| {
+            column_of(&marks, &before, c.cell as usize)
+        });
+        for bounds in starts.windows(2) {
+            crossings[bounds[0]..bounds[1]].sort_unstable_by(|x, y| x.z.total_cmp(&y.z));
+        }
+        Columns::Raster {
+            crossings,
+            starts,
+            marks,
+            before,
+        }
+    }
+
+    /// The first face below height `z` (by more than a hair) at the centre of grid cell
+    /// `cell`, above the plate: its height, and whether it looks down.
+    fn below(&self, region: &Region, cell: usize, z: f64, plate: f64) -> Option<(f64, bool)> {
+        match self {
+            Columns::Rays { caster, mesh } => {
+                ray_below(caster, mesh, region.centre(cell), z, plate)
+            }
+            Columns::Raster {
+                crossings,
+                starts,
+                marks,
+                before,
+            } => {
+                if !marks.contains(cell) {
+                    return None;
+                }
+                let column = column_of(marks, before, cell);
+                let column = &crossings[starts[column]..starts[column + 1]];
+                let k = column.partition_point(|c| c.z < z - EPSILON_MM);
+                (k > 0).then(|| (column[k - 1].z.max(plate), column[k - 1].down))
+            }
+        }
+    }
+}
+
+/// The first face below height `z` (by more than a hair) at `xy`, by a ray: its height, and
+/// whether it looks down.
+fn ray_below(
+    caster: &Caster<'_>,
+    mesh: &Mesh,
+    [x, y]: [f64; 2],
+    z: f64,
+    plate: f64,
+) -> Option<(f64, bool)> {
+    let origin = [x as f32, y as f32, (z - EPSILON_MM) as f32];
+    // A little past the plate, to see the bottom of a part the point may be in.
+    let reach = (z - plate + EPSILON_MM) as f32;
+    let hit = caster.cast(origin, [0.0, 0.0, -1.0], reach)?;
+    let at = (z - EPSILON_MM - f64::from(hit.distance)).max(plate);
+    Some((at, face_points_down(mesh, hit.face)))
+}
+
+/// The number of a marked cell among the marked cells.
+fn column_of(marks: &Marks, before: &[usize], cell: usize) -> usize {
+    let lower = marks.0[cell / 64] & ((1u64 << (cell % 64)) - 1);
+    before[cell / 64] + lower.count_ones() as usize
+}
+
+/// The column under each point: down to the first face below, just under the point's own
+/// face (0 when that face looks down too: the point is inside another part of the solid,
+/// overlapping shells, which holds it up), or to the plate. The column of small faces is
+/// found under their own centroid (by `small`, a ray, when given), not the cell's centre,
+/// which may be inside the part beside them.
+fn hangs(
+    mesh: &Mesh,
+    region: &Region,
+    points: &[Point],
+    columns: &Columns<'_>,
+    small: Option<&Caster<'_>>,
+    plate: f64,
+) -> Vec<Hang> {
     points
         .par_iter()
         .map(
             |&Point {
-                 cell, z, weight, ..
+                 cell,
+                 z,
+                 weight,
+                 small_face,
              }| {
-                let [x, y] = region.centre(cell as usize);
-                let origin = [x as f32, y as f32, (z - EPSILON_MM) as f32];
                 let to_plate = z - plate;
-                // A little past the plate, to see the bottom of a part the point may be in.
-                let reach = (to_plate + EPSILON_MM) as f32;
-                let height = match caster.cast(origin, [0.0, 0.0, -1.0], reach) {
+                let below = match (small_face, small) {
+                    (Some(xy), Some(caster)) => ray_below(caster, mesh, xy, z, plate),
+                    _ => columns.below(region, cell as usize, z, plate),
+                };
+                let height = match below {
                     None => to_plate,
-                    // The first face below faces down too: the point is inside another part of
-                    // the solid (overlapping shells), which holds it up.
-                    Some(hit) if face_points_down(mesh, hit.face) => 0.0,
-                    Some(hit) => (f64::from(hit.distance) + EPSILON_MM).min(to_plate),
+                    Some((_, true)) => 0.0,
+                    Some((at, false)) => (z - at).min(to_plate),
                 };
                 Hang {
                     cell,
@@ -391,120 +883,6 @@ fn hangs_by_rays(mesh: &Mesh, region: &Region, points: &[Point], plate: f64) -> 
             },
         )
         .collect()
-}
-
-/// Every face rasterised into the columns under the overhangs and sorted bottom to top per
-/// column: what a ray cast down from each point would meet, for all of them at once.
-fn hangs_by_raster(
-    mesh: &Mesh,
-    region: &Region,
-    points: &[Point],
-    overhangs: &[usize],
-    plate: f64,
-) -> Vec<Hang> {
-    let Marks(under_overhangs) = Marks::of(region.len(), points);
-    let mut is_overhang = vec![false; mesh.triangles().len()];
-    for &face in overhangs {
-        is_overhang[face] = true;
-    }
-    let chunks: Vec<Vec<Crossing>> = is_overhang
-        .par_chunks(FACES_PER_TASK)
-        .enumerate()
-        .map(|(chunk, is_overhang)| {
-            let mut out = Vec::new();
-            for (offset, &overhang) in is_overhang.iter().enumerate() {
-                let face = chunk * FACES_PER_TASK + offset;
-                let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-                if !region.touches(a, b, c) {
-                    continue;
-                }
-                let down = normal(a, b, c)[2] < 0.0;
-                let grid = region.grid;
-                for_each_grid_row(a, b, c, grid, region.clip(), |j, first, last, plane| {
-                    let (Some(start), Some(end)) = (region.index(first, j), region.index(last, j))
-                    else {
-                        return;
-                    };
-                    // Only the marked cells of the run, found 64 at a time.
-                    let y = (j as f64 + 0.5) * grid;
-                    let mut cell = start;
-                    while cell <= end {
-                        let bits = under_overhangs[cell / 64] >> (cell % 64);
-                        if bits == 0 {
-                            cell = (cell / 64 + 1) * 64;
-                            continue;
-                        }
-                        cell += bits.trailing_zeros() as usize;
-                        if cell > end {
-                            break;
-                        }
-                        let i = first + (cell - start) as i64;
-                        out.push(Crossing {
-                            cell: cell as u32,
-                            z: plane.z((i as f64 + 0.5) * grid, y),
-                            down,
-                            overhang,
-                            weight: grid * grid,
-                        });
-                        cell += 1;
-                    }
-                });
-            }
-            out
-        })
-        .collect();
-    // A counting sort by column (numbered among the marked cells), then each column's few
-    // crossings by height.
-    let mut before = Vec::with_capacity(under_overhangs.len());
-    let mut total = 0usize;
-    for word in &under_overhangs {
-        before.push(total);
-        total += word.count_ones() as usize;
-    }
-    let column_of = |cell: u32| {
-        let cell = cell as usize;
-        let lower = under_overhangs[cell / 64] & ((1u64 << (cell % 64)) - 1);
-        before[cell / 64] + lower.count_ones() as usize
-    };
-    let small_faces: Vec<Crossing> = points
-        .iter()
-        .filter(|p| p.small_face)
-        .map(|p| Crossing {
-            cell: p.cell,
-            z: p.z,
-            down: true,
-            overhang: true,
-            weight: p.weight,
-        })
-        .collect();
-    let parts: Vec<&[Crossing]> = chunks
-        .iter()
-        .map(Vec::as_slice)
-        .chain([small_faces.as_slice()])
-        .collect();
-    let (mut crossings, starts) = group_by_slot(&parts, total, |c| column_of(c.cell));
-    let mut hangs = Vec::with_capacity(points.len());
-    for bounds in starts.windows(2) {
-        let column = &mut crossings[bounds[0]..bounds[1]];
-        column.sort_unstable_by(|x, y| x.z.total_cmp(&y.z));
-        for (k, point) in column.iter().enumerate().filter(|(_, c)| c.overhang) {
-            let z = point.z;
-            let to_plate = z - plate;
-            // The first face below, a little under the overhang, as the ray would meet it.
-            let height = match column[..k].iter().rev().find(|c| c.z < z - EPSILON_MM) {
-                None => to_plate,
-                Some(hit) if hit.down => 0.0,
-                Some(hit) => (z - hit.z).min(to_plate),
-            };
-            hangs.push(Hang {
-                cell: point.cell,
-                z,
-                height,
-                weight: point.weight,
-            });
-        }
-    }
-    hangs
 }
 
 fn face_points_down(mesh: &Mesh, face: usize) -> bool {
@@ -519,18 +897,37 @@ fn face_points_down(mesh: &Mesh, face: usize) -> bool {
 struct Marks(Vec<u64>);
 
 impl Marks {
+    fn new(len: usize) -> Marks {
+        Marks(vec![0u64; len.div_ceil(64)])
+    }
+
     /// The cells of `points`, among `len`.
     fn of(len: usize, points: &[Point]) -> Marks {
-        let mut words = vec![0u64; len.div_ceil(64)];
+        let mut marks = Marks::new(len);
         for point in points {
-            let cell = point.cell as usize;
-            words[cell / 64] |= 1 << (cell % 64);
+            marks.insert(point.cell as usize);
         }
-        Marks(words)
+        marks
+    }
+
+    fn insert(&mut self, cell: usize) {
+        self.0[cell / 64] |= 1 << (cell % 64);
+    }
+
+    fn add(&mut self, other: &Marks) {
+        for (word, more) in self.0.iter_mut().zip(&other.0) {
+            *word |= more;
+        }
     }
 
     fn contains(&self, cell: usize) -> bool {
-        self.0[cell / 64] & (1 << (cell % 64)) != 0
+        self.0
+            .get(cell / 64)
+            .is_some_and(|word| word & (1 << (cell % 64)) != 0)
+    }
+
+    fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 }
 
@@ -548,10 +945,6 @@ struct Crossing {
     z: f64,
     /// The face looks down.
     down: bool,
-    /// The face is an overhang: a column of support hangs from this point.
-    overhang: bool,
-    /// For an overhang: the area its column stands for.
-    weight: f64,
 }
 
 /// The grid cells around the overhangs, numbered row by row.
@@ -789,6 +1182,12 @@ mod tests {
             return;
         }
         let settings = SupportSettings::default();
+        let cell = 2.3;
+        let grow_settings = SupportSettings {
+            pattern_cell_mm: cell,
+            min_gap_mm: 0.2,
+            ..settings
+        };
         for name in [
             "prusai3__x-end-idler.stl",
             "voron2__Octopus_bracket_set.stl",
@@ -809,10 +1208,22 @@ mod tests {
                 let mesh = mesh.rotated(r);
                 let plate = plate(&mesh);
                 let overhangs = overhanging_faces(&mesh, &settings, plate);
-                let (region, points) = overhang_points(&mesh, &overhangs, settings.grid_mm);
+                // The region reaches as far as grown supports do, and both ways see the
+                // pattern cells' points too.
+                let (region, points) =
+                    overhang_points(&mesh, &overhangs, settings.grid_mm, cell + 3.0);
+                let pattern = PatternCells::new(&region, cell);
+                let mut marks = Marks::of(region.len(), &points);
+                marks.add(&pattern.grid_cells_of(&region, &points));
                 let key = |h: &Hang| (h.cell, h.z.to_bits());
-                let mut rays = hangs_by_rays(&mesh, &region, &points, plate);
-                let mut raster = hangs_by_raster(&mesh, &region, &points, &overhangs, plate);
+                let caster = Caster::new(&mesh).expect("bvh");
+                let by_rays = Columns::Rays {
+                    caster,
+                    mesh: &mesh,
+                };
+                let by_raster = Columns::raster(&mesh, &region, marks, |_| f64::INFINITY);
+                let mut rays = hangs(&mesh, &region, &points, &by_rays, None, plate);
+                let mut raster = hangs(&mesh, &region, &points, &by_raster, None, plate);
                 rays.sort_by_key(key);
                 raster.sort_by_key(key);
                 assert_eq!(rays.len(), raster.len(), "{name}, turn {turn}");
@@ -851,6 +1262,31 @@ mod tests {
                     (v_rays - v_raster).abs() <= 1e-3 * v_rays.max(1.0),
                     "{name}, turn {turn}"
                 );
+                // The supports grown from those columns agree too (within 2%: the few points on
+                // a face's edge line, above, are whole lines of grid points, and a line more or
+                // less of support changes its sides most).
+                let grown = |columns: &Columns<'_>, hangs: &[Hang]| {
+                    pattern.grow(&region, hangs, columns, &grow_settings, plate)
+                };
+                let (g_rays, g_raster) = (grown(&by_rays, &rays), grown(&by_raster, &raster));
+                eprintln!(
+                    "  grown: volume {:.1} vs {:.1}, sides {:.1} vs {:.1}",
+                    g_rays.volume_mm3,
+                    g_raster.volume_mm3,
+                    g_rays.side_area_mm2,
+                    g_raster.side_area_mm2
+                );
+                assert!(g_rays.volume_mm3 > 0.0, "{name}, turn {turn}");
+                for (x, y) in [
+                    (g_rays.volume_mm3, g_raster.volume_mm3),
+                    (g_rays.top_area_mm2, g_raster.top_area_mm2),
+                    (g_rays.side_area_mm2, g_raster.side_area_mm2),
+                ] {
+                    assert!(
+                        (x - y).abs() <= 2e-2 * x.max(1.0),
+                        "{name}, turn {turn}: {x} vs {y}"
+                    );
+                }
             }
         }
     }

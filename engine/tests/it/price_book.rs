@@ -128,6 +128,14 @@ fn the_built_in_fdm_process_is_the_reference_profile() {
             fdm.support_interface_speed_percent,
         ),
         (
+            "raft_first_layer_expansion",
+            fdm.support_first_layer_expansion_mm,
+        ),
+        (
+            "raft_first_layer_density",
+            fdm.support_first_layer_density_percent,
+        ),
+        (
             "filament_density",
             PriceBook::built_in().materials["pla"].density_g_cm3,
         ),
@@ -256,6 +264,16 @@ fn every_bad_field_is_named() {
             "end_lift_mm = 10",
             "end_lift_mm = -10",
             "price book field `machines.mk3s.fdm.end_lift_mm` must be 0 or more millimetres, got -10",
+        ),
+        (
+            "support_first_layer_expansion_mm = 3",
+            "support_first_layer_expansion_mm = -3",
+            "price book field `machines.mk3s.fdm.support_first_layer_expansion_mm` must be 0 or more millimetres, got -3",
+        ),
+        (
+            "support_first_layer_density_percent = 90",
+            "support_first_layer_density_percent = 0",
+            "price book field `machines.mk3s.fdm.support_first_layer_density_percent` must be above 0",
         ),
         (
             "technology = \"fdm\"",

@@ -79,37 +79,144 @@ fn the_threshold_is_the_slope_from_horizontal() {
 }
 
 #[test]
-fn supports_grow_to_whole_pattern_cells() {
+fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
     // A 20 x 20 x 4 mm top on a 1 x 1 mm leg in its corner: everything under the top but the
-    // leg is a 10 mm column down to the plate. With 2.3 mm pattern cells, the columns fill 9 x 9
-    // cells, each with one span from the plate to the top.
+    // leg is a 10 mm column down to the plate. With 2.3 mm pattern cells the columns touch
+    // 9 x 9 cells (x and y from 0 to 20.7): the 41 x 41 grid points of those cells hold 10 mm
+    // of support each (those past the top's edge too, down to the plate), but for the 2 x 2
+    // inside the leg.
     let mut triangles = cuboid([0.0, 0.0, 0.0], [1.0, 1.0, 10.0]);
     triangles.extend(cuboid([0.0, 0.0, 10.0], [20.0, 20.0, 4.0]));
     let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("mesh");
-    let cell = 2.3;
-    let found = supports(
-        &mesh,
-        &SupportSettings {
-            pattern_cell_mm: cell,
-            ..SupportSettings::default()
-        },
-    );
+    let settings = SupportSettings {
+        pattern_cell_mm: 2.3,
+        ..SupportSettings::default()
+    };
+    let found = supports(&mesh, &settings);
     assert!(
         relative(found.volume_mm3, (400.0 - 1.0) * 10.0) < 1e-6,
         "{found:?}"
     );
+    let points = 41.0 * 41.0 - 4.0;
     assert!(
-        relative(found.pattern_volume_mm3, 81.0 * cell * cell * 10.0) < 1e-6,
+        relative(found.pattern_volume_mm3, points * 0.25 * 10.0) < 1e-6,
         "{found:?}"
     );
     assert!(
-        relative(found.pattern_contact_area_mm2, 81.0 * cell * cell) < 1e-9,
+        relative(found.pattern_contact_area_mm2, points * 0.25) < 1e-9,
         "{found:?}"
     );
+    // The sides: the outline of a 20.5 mm square (the leg's notch in its corner keeps the
+    // outline's length), 10 mm tall.
+    assert!(
+        relative(found.pattern_side_area_mm2, 4.0 * 20.5 * 10.0) < 1e-6,
+        "{found:?}"
+    );
+    // Without an expansion, the first layer is the supports' own footprint.
+    assert!(
+        relative(found.first_layer_area_mm2, points * 0.25) < 1e-9,
+        "{found:?}"
+    );
+    // Expanded by 1 mm (two grid cells, a disc): two more rows of cells on each side and one
+    // at each corner; not into the leg's foot, and not to the 7 cells beyond the leg's corner
+    // that only the leg (not a support) is near enough to reach.
+    let expanded = supports(
+        &mesh,
+        &SupportSettings {
+            first_layer_expansion_mm: 1.0,
+            ..settings
+        },
+    );
+    assert!(
+        relative(
+            expanded.first_layer_area_mm2,
+            (41.0 * 41.0 + 4.0 * 2.0 * 41.0 + 4.0 - 4.0 - 7.0) * 0.25
+        ) < 1e-9,
+        "{expanded:?}"
+    );
+    assert_eq!(expanded.pattern_volume_mm3, found.pattern_volume_mm3);
     // No pattern, no growth.
     let plain = supports(&mesh, &SupportSettings::default());
-    assert_eq!(plain.pattern_volume_mm3, 0.0);
+    assert_eq!(
+        (
+            plain.pattern_volume_mm3,
+            plain.pattern_side_area_mm2,
+            plain.first_layer_area_mm2
+        ),
+        (0.0, 0.0, 0.0)
+    );
     assert_eq!(plain.volume_mm3, found.volume_mm3);
+}
+
+#[test]
+fn a_small_overhang_beside_a_wall_gets_a_cell_wide_support_down_to_the_plate() {
+    // A 10 x 10 x 20 mm block with a 1 mm ledge along its wall at x = 10, 15 mm up. The
+    // columns under the ledge are x = 10.25 and 10.75; its pattern cell (x from 9.2 to 11.5,
+    // y from 0 to 11.5) also holds x = 11.25 beyond the ledge, and x = 9.25 and 9.75 past the
+    // block's end (y over 10), all in the open down to the plate; the points of the cell
+    // inside the block hold none (the slicer trims supports by the part).
+    let mut triangles = cuboid([0.0, 0.0, 0.0], [10.0, 10.0, 20.0]);
+    triangles.extend(cuboid([10.0, 0.0, 15.0], [1.0, 10.0, 1.0]));
+    let found = supports(
+        &mesh(&triangles),
+        &SupportSettings {
+            pattern_cell_mm: 2.3,
+            ..SupportSettings::default()
+        },
+    );
+    assert!(
+        relative(found.volume_mm3, 40.0 * 0.25 * 15.0) < 1e-6,
+        "{found:?}"
+    );
+    let points = 3.0 * 23.0 + 2.0 * 3.0;
+    assert!(
+        relative(found.pattern_volume_mm3, points * 0.25 * 15.0) < 1e-6,
+        "{found:?}"
+    );
+    assert!(
+        relative(found.pattern_contact_area_mm2, points * 0.25) < 1e-9,
+        "{found:?}"
+    );
+    // An L of cells 5 wide and 23 tall: the outline of its bounding box, 15 mm tall.
+    assert!(
+        relative(found.pattern_side_area_mm2, 2.0 * (2.5 + 11.5) * 15.0) < 1e-6,
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_gap_thinner_than_a_layer_holds_no_support() {
+    // A slab 0.1 mm over a block: the column under it is real space, but no slicer layer
+    // sees it, so with a 0.2 mm layer it holds no support (as with the not quite flat
+    // bottoms and bodies a hair apart of real files).
+    let mut triangles = cuboid([0.0, 0.0, 0.0], [20.0, 20.0, 10.0]);
+    triangles.extend(cuboid([0.0, 0.0, 10.1], [20.0, 20.0, 2.0]));
+    let mesh = mesh(&triangles);
+    let settings = SupportSettings {
+        pattern_cell_mm: 2.3,
+        first_layer_expansion_mm: 3.0,
+        ..SupportSettings::default()
+    };
+    let seen = supports(&mesh, &settings);
+    assert!(relative(seen.volume_mm3, 400.0 * 0.1) < 1e-4, "{seen:?}");
+    assert!(seen.pattern_volume_mm3 > 0.0, "{seen:?}");
+    let layered = supports(
+        &mesh,
+        &SupportSettings {
+            min_gap_mm: 0.2,
+            ..settings
+        },
+    );
+    assert_eq!(
+        (
+            layered.pattern_volume_mm3,
+            layered.pattern_contact_area_mm2,
+            layered.pattern_side_area_mm2,
+            layered.first_layer_area_mm2
+        ),
+        (0.0, 0.0, 0.0, 0.0),
+        "{layered:?}"
+    );
 }
 
 #[test]
@@ -141,4 +248,15 @@ fn an_overhang_smaller_than_the_grid_is_still_held_up() {
     assert_eq!(found.n_columns, 2, "{found:?}");
     assert!(relative(found.volume_mm3, 0.09 * 10.0) < 1e-4, "{found:?}");
     assert!(relative(found.contact_area_mm2, 0.09) < 1e-4, "{found:?}");
+}
+
+#[test]
+fn a_small_overhang_is_measured_under_itself_not_under_its_cell_centre() {
+    // A 0.15 x 0.3 mm ledge on the wall of a block, 5 mm up: no grid point is under it, and
+    // the centre of the cell its centroid falls in (x = 10.25) is inside the block. Its column
+    // goes down from its own centroid, to the plate.
+    let mut triangles = cuboid([0.0, 0.0, 0.0], [10.3, 10.0, 10.0]);
+    triangles.extend(cuboid([10.3, 5.1, 5.0], [0.15, 0.3, 0.2]));
+    let found = supports(&mesh(&triangles), &SupportSettings::default());
+    assert!(relative(found.volume_mm3, 0.045 * 5.0) < 1e-4, "{found:?}");
 }
