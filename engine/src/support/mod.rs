@@ -567,7 +567,10 @@ fn overhanging_faces(mesh: &Mesh, settings: &SupportSettings, plate: f64) -> Vec
         .collect()
 }
 
-/// A ray through the BVH costs about as much as rasterising this many faces.
+/// A question answered by rays costs about as much as rasterising this many faces (a grown
+/// support's point may take several rays, one per support or solid it passes). Measured with
+/// callgrind, one thread, whole quotes: at 4 the 80T gear took 2.54G instructions, at 16 2.08G,
+/// at 64 2.09G; the robot 4.09G at 16, 4.59G at 64.
 const RAY_COST_IN_FACES: usize = 16;
 
 /// A grid point under an overhang, and the column of support that hangs from it.
