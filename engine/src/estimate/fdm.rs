@@ -17,8 +17,11 @@
 //!   at speed `v` takes `L / v + v / a` (or `2 sqrt(L / a)` when too short to reach `v`); a
 //!   perimeter loop is one run (firmware keeps its speed through the small turns of a curve),
 //!   infill lines are as long as the section is wide (`pi A / C`, Cauchy's mean chord);
-//! - each infill line ends with a move one line spacing long to the next (an anchor along the
-//!   perimeter or a short travel), which starts and stops like any run;
+//! - each infill line ends with a move one line spacing long to the next, which starts and
+//!   stops like any run: extruded where lines are joined (solid infill's zigzag, and sparse
+//!   infill's anchors along the perimeter, PrusaSlicer's `infill_anchor`: its G-code's sparse
+//!   infill is the lines plus about one line spacing per line), a travel between the top
+//!   layer's monotonic lines;
 //! - each perimeter loop slows at the contour's sharp corners (turns of 10 degrees or more, from
 //!   the mesh's edges) to the speed the jerk limit allows there, and speeds up again;
 //! - every layer begins with a move up (at the z speed and acceleration) and two retractions
@@ -304,21 +307,24 @@ pub fn estimate(
                 accel(process.infill_acceleration_mm_s2),
             ),
         ];
-        let length: f64 = paths.iter().map(|p| p.0).sum();
+        let mut length: f64 = paths.iter().map(|p| p.0).sum();
         let mut time: f64 = paths
             .iter()
             .map(|&(l, run, v, a)| run_time(l, run, v, a))
             .sum();
-        // Each infill line ends with a move to the next, one line spacing long (an anchor
-        // along the perimeter or a short travel), which starts and stops like any run.
-        for &(length, run, speed, acceleration, line_spacing) in &[
-            (paths[2].0, chord, paths[2].2, paths[2].3, s),
+        // Each infill line ends with a move to the next, one line spacing long, which starts
+        // and stops like any run: extruded where the lines are joined (solid infill's zigzag,
+        // sparse infill's anchors along the perimeter, PrusaSlicer's `infill_anchor`), a
+        // travel between the top layer's monotonic lines.
+        for &(path_length, run, speed, acceleration, line_spacing, extruded) in &[
+            (paths[2].0, chord, paths[2].2, paths[2].3, s, true),
             (
                 paths[3].0,
                 chord,
                 paths[3].2,
                 paths[3].3,
                 spacing(process.top_infill_extrusion_width_mm, h),
+                false,
             ),
             (
                 paths[4].0,
@@ -326,11 +332,16 @@ pub fn estimate(
                 paths[4].2,
                 paths[4].3,
                 s / density.max(1e-3),
+                true,
             ),
         ] {
-            if length > 0.0 && run > 0.0 {
-                let lines = (length / run).max(1.0);
+            // (A path under a micrometre is the rounding of areas that cancel, not a line.)
+            if path_length > 1e-3 && run > 0.0 {
+                let lines = (path_length / run).max(1.0);
                 time += lines * run_time(line_spacing, line_spacing, speed, acceleration);
+                if extruded {
+                    length += lines * line_spacing;
+                }
             }
         }
         // Moving up to this layer, with the filament retracted and pushed again; and one more
