@@ -310,7 +310,43 @@ pub(crate) fn parse_ascii<S: TriangleSink>(
 /// Parses a decimal number (`1`, `-2.5`, `1e-3`, `+.5E+2`, `inf`, `nan`) the way C's `strtof`
 /// would, correctly rounded to `f32`.
 pub(crate) fn parse_f32(token: &[u8]) -> Option<f32> {
-    std::str::from_utf8(token).ok()?.parse::<f32>().ok()
+    plain_f32(token).or_else(|| std::str::from_utf8(token).ok()?.parse::<f32>().ok())
+}
+
+/// The powers of ten that `f32` holds exactly.
+const EXACT_POWERS_OF_TEN: [f32; 11] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
+
+/// The common case of an exporter's numbers, without the library's general parser: `[+-]`
+/// digits with at most one point, fewer than 2^24 as an integer of all their digits and at most
+/// ten after the point. Both that integer and the power of ten are exact in `f32`, so one
+/// division rounds the quotient correctly (Clinger's fast path), the same `f32` as the library
+/// gives. `None` for anything else.
+fn plain_f32(token: &[u8]) -> Option<f32> {
+    let (negative, digits) = match token.first()? {
+        b'-' => (true, &token[1..]),
+        b'+' => (false, &token[1..]),
+        _ => (false, token),
+    };
+    let (mut mantissa, mut decimals, mut any_digit, mut point) = (0u32, 0usize, false, false);
+    for &byte in digits {
+        match byte {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u32::from(byte - b'0');
+                if mantissa >= 1 << 24 {
+                    return None;
+                }
+                any_digit = true;
+                decimals += usize::from(point);
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if !any_digit {
+        return None;
+    }
+    let value = mantissa as f32 / *EXACT_POWERS_OF_TEN.get(decimals)?;
+    Some(if negative { -value } else { value })
 }
 
 /// A token shortened for an error message, with non-printable bytes escaped.
@@ -326,5 +362,50 @@ pub(crate) fn printable(token: &[u8]) -> String {
         format!("{text}...")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_f32;
+
+    /// The fast path gives the library's `f32` for every plain decimal, and leaves the rest
+    /// to it.
+    #[test]
+    fn plain_decimals_parse_as_the_library_parses_them() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200_000 {
+            let digits = (next() % 12 + 1) as usize;
+            let mut text: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            if next() % 4 != 0 {
+                let at = (next() as usize) % (digits + 1);
+                text.insert(at, '.');
+            }
+            match next() % 3 {
+                0 => text.insert(0, '-'),
+                1 => text.insert(0, '+'),
+                _ => {}
+            }
+            let ours = parse_f32(text.as_bytes());
+            let library = text.parse::<f32>().ok();
+            assert_eq!(ours.map(f32::to_bits), library.map(f32::to_bits), "{text}");
+        }
+        for text in [
+            "", "-", ".", "+.", "1..2", "1.2.3", "1e3", "-.5", "5.", "inf", "nan", "0x10", "1_0",
+        ] {
+            assert_eq!(
+                parse_f32(text.as_bytes()).map(f32::to_bits),
+                text.parse::<f32>().ok().map(f32::to_bits),
+                "{text:?}"
+            );
+        }
     }
 }
