@@ -31,46 +31,50 @@ fn the_fdm_estimate_does_not_regress() {
         errors.sort_by(f64::total_cmp);
         errors[errors.len() / 2]
     };
-    let time = median(rows.iter().map(|r| r.time_error().abs()).collect());
-    let filament = median(rows.iter().map(|r| r.filament_error().abs()).collect());
-    assert!(
-        time <= 0.10,
-        "median time error {:.1}% (was 8.8%)",
-        time * 100.0
-    );
-    assert!(
-        filament <= 0.05,
-        "median filament error {:.1}% (was 1.5%)",
-        filament * 100.0
-    );
     let summary = accuracy::summary(&rows);
-    // Issue #3's worst-case time target, met since the print's start and end moves and the
-    // perimeter cap of thin sections are modelled.
-    assert!(
-        summary.time.1 <= 0.25,
-        "worst time error {:.1}% (was 23.2%)",
-        summary.time.1 * 100.0
-    );
-    assert!(
-        summary.filament.1 <= 0.12,
-        "worst filament error {:.1}% (was 11.5%)",
-        summary.filament.1 * 100.0
-    );
-    // Issue #3's supports-on targets, met since supports grow to whole pattern cells trimmed
-    // by the part, are joined along their outlines and stand on an expanded first layer.
-    assert!(
-        summary.supported_time.0 <= 0.10,
-        "median supports-on time error {:.1}% (was 9.8%)",
-        summary.supported_time.0 * 100.0
-    );
-    assert!(
-        summary.supported_time.1 <= 0.25,
-        "worst supports-on time error {:.1}% (was 23.2%)",
-        summary.supported_time.1 * 100.0
-    );
-    assert!(
-        summary.support_mass.0 <= 0.25,
-        "median support mass error {:.1}% (was 22.0%)",
-        summary.support_mass.0 * 100.0
-    );
+    // Each figure against its limit: issue #3's target where it is met (the worst time since
+    // the print's start and end moves and the perimeter cap of thin sections are modelled;
+    // the supports-on figures since supports grow to whole pattern cells trimmed by the part,
+    // are joined along their outlines and stand on an expanded first layer), else today's
+    // figure with a little room, so that no change makes it worse unseen.
+    for (what, error, limit, was) in [
+        (
+            "median time error",
+            median(rows.iter().map(|r| r.time_error().abs()).collect()),
+            0.10,
+            8.8,
+        ),
+        (
+            "median filament error",
+            median(rows.iter().map(|r| r.filament_error().abs()).collect()),
+            0.05,
+            1.5,
+        ),
+        ("worst time error", summary.time.1, 0.25, 23.2),
+        ("worst filament error", summary.filament.1, 0.12, 11.5),
+        (
+            "median supports-on time error",
+            summary.supported_time.0,
+            0.10,
+            9.8,
+        ),
+        (
+            "worst supports-on time error",
+            summary.supported_time.1,
+            0.25,
+            23.2,
+        ),
+        (
+            "median support mass error",
+            summary.support_mass.0,
+            0.25,
+            22.0,
+        ),
+    ] {
+        assert!(
+            error <= limit,
+            "{what} {:.1}% (was {was:.1}%)",
+            error * 100.0
+        );
+    }
 }

@@ -611,27 +611,20 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
         ));
     }
     percent(&f("fill_density_percent"), p.fill_density_percent, 100.0)?;
-    percent(
-        &f("support_interface_speed_percent"),
-        p.support_interface_speed_percent,
-        100.0,
-    )?;
-    if p.support_interface_speed_percent == 0.0 {
-        return Err(field_error(
-            f("support_interface_speed_percent"),
-            "must be above 0",
-        ));
-    }
-    percent(
-        &f("support_first_layer_density_percent"),
-        p.support_first_layer_density_percent,
-        100.0,
-    )?;
-    if p.support_first_layer_density_percent == 0.0 {
-        return Err(field_error(
-            f("support_first_layer_density_percent"),
-            "must be above 0",
-        ));
+    for (name, value) in [
+        (
+            "support_interface_speed_percent",
+            p.support_interface_speed_percent,
+        ),
+        (
+            "support_first_layer_density_percent",
+            p.support_first_layer_density_percent,
+        ),
+    ] {
+        percent(&f(name), value, 100.0)?;
+        if value == 0.0 {
+            return Err(field_error(f(name), "must be above 0"));
+        }
     }
     if !(p.support_threshold_deg.is_finite() && (0.0..=90.0).contains(&p.support_threshold_deg)) {
         return Err(field_error(
