@@ -56,7 +56,7 @@ fn the_fdm_estimate_does_not_regress() {
             "median supports-on time error",
             summary.supported_time.0,
             0.10,
-            9.8,
+            9.7,
         ),
         (
             "worst supports-on time error",
@@ -67,8 +67,8 @@ fn the_fdm_estimate_does_not_regress() {
         (
             "median support mass error",
             summary.support_mass.0,
-            0.25,
-            22.0,
+            0.20,
+            16.1,
         ),
     ] {
         assert!(

@@ -113,6 +113,7 @@ pub fn support_settings(process: &FdmProcess) -> SupportSettings {
         pattern_cell_mm: process.support_spacing_mm
             + spacing(process.support_extrusion_width_mm, process.layer_height_mm),
         min_gap_mm: process.layer_height_mm,
+        min_plate_gap_mm: process.first_layer_height_mm + process.support_contact_distance_mm,
         first_layer_expansion_mm: process.support_first_layer_expansion_mm,
         ..SupportSettings::default()
     }

@@ -16,7 +16,9 @@
 //! (the `pattern_` figures and the first layer), as PrusaSlicer's grid supports do it:
 //!
 //! - A column shorter than `min_gap_mm` (a layer) is no support: a slicer's layers do not see a
-//!   gap that thin (a part's bottom that is not quite flat, two bodies a hair apart).
+//!   gap that thin (a part's bottom that is not quite flat, two bodies a hair apart). Nor is a
+//!   column on the plate lower than `min_plate_gap_mm` (the first layer and the contact gap): a
+//!   slicer cannot put a support layer under its first (the Octopus bracket's 0.3 mm chamfers).
 //! - Each remaining column is a contact, and a contact grows to the whole cell of the support
 //!   pattern it stands in (`pattern_cell_mm`: the line spacing plus one line): every grid point
 //!   of the cell carries support from the contact's height down to the part below it or the
@@ -58,6 +60,9 @@ pub struct SupportSettings {
     pub pattern_cell_mm: f64,
     /// Columns shorter than this hold no support (a slicer's layer height). 0 for none.
     pub min_gap_mm: f64,
+    /// Supports standing on the plate need their top at least this high: the first layer and
+    /// the contact gap under the part (a slicer does not support what lies lower). 0 for none.
+    pub min_plate_gap_mm: f64,
     /// How far the first layer of the supports on the plate reaches beyond them.
     pub first_layer_expansion_mm: f64,
 }
@@ -69,6 +74,7 @@ impl Default for SupportSettings {
             grid_mm: 0.5,
             pattern_cell_mm: 0.0,
             min_gap_mm: 0.0,
+            min_plate_gap_mm: 0.0,
             first_layer_expansion_mm: 0.0,
         }
     }
@@ -299,9 +305,15 @@ impl PatternCells {
         plate: f64,
     ) -> Grown {
         let min_gap = finite_or_zero(settings.min_gap_mm).max(EPSILON_MM);
+        let min_plate_gap = finite_or_zero(settings.min_plate_gap_mm);
+        // Tall enough to hold a support: over the part, a layer; over the plate, the first layer
+        // and the contact gap too.
+        let holds = |top: f64, bottom: f64| {
+            top - bottom >= min_gap && (bottom > plate || top - plate >= min_plate_gap)
+        };
         let contacts: Vec<(usize, f64)> = hangs
             .iter()
-            .filter(|hang| hang.height >= min_gap)
+            .filter(|hang| hang.height > 0.0 && holds(hang.z, (hang.z - hang.height).max(plate)))
             .map(|hang| (self.of(hang.cell as usize), hang.z))
             .collect();
         let (contacts, starts) = group_by_slot(&[&contacts], self.len(), |c| c.0);
@@ -333,7 +345,7 @@ impl PatternCells {
                                     None => (plate, true),
                                     Some((hit, down)) => (hit, !down),
                                 };
-                                if open && top - bottom >= min_gap {
+                                if open && holds(top, bottom) {
                                     found.push(Support {
                                         cell: g as u32,
                                         bottom,

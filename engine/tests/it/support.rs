@@ -260,3 +260,36 @@ fn a_small_overhang_is_measured_under_itself_not_under_its_cell_centre() {
     let found = supports(&mesh(&triangles), &SupportSettings::default());
     assert!(relative(found.volume_mm3, 0.045 * 5.0) < 1e-4, "{found:?}");
 }
+
+#[test]
+fn an_overhang_lower_than_the_first_layer_and_the_contact_gap_is_not_supported() {
+    // A slab on a leg, its underside 0.3 mm and then 0.5 mm over the plate: a slicer puts the
+    // support's top a contact gap (0.2 mm) under the part, and no support layer lies below the
+    // first (0.2 mm), so the lower one is left unsupported (PrusaSlicer: "below the first layer
+    // height, not printable").
+    for (gap, supported) in [(0.3f32, false), (0.5, true)] {
+        let mut triangles = cuboid([0.0, 0.0, 0.0], [1.0, 1.0, gap]);
+        triangles.extend(cuboid([0.0, 0.0, gap], [10.0, 10.0, 2.0]));
+        let found = supports(
+            &mesh(&triangles),
+            &SupportSettings {
+                pattern_cell_mm: 2.3,
+                min_gap_mm: 0.2,
+                min_plate_gap_mm: 0.4,
+                first_layer_expansion_mm: 3.0,
+                ..SupportSettings::default()
+            },
+        );
+        assert!(found.volume_mm3 > 0.0, "{gap}: {found:?}");
+        assert_eq!(
+            found.pattern_volume_mm3 > 0.0,
+            supported,
+            "{gap}: {found:?}"
+        );
+        assert_eq!(
+            found.first_layer_area_mm2 > 0.0,
+            supported,
+            "{gap}: {found:?}"
+        );
+    }
+}
