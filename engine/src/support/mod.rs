@@ -150,20 +150,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         if let Some(grown) = &grown_cells {
             marks.add(grown);
         }
-        // Questions start just under a point: in a cell of the pattern, no higher than its
-        // highest point (without a pattern, anywhere).
-        let mut highest = vec![f64::NEG_INFINITY; pattern.as_ref().map_or(0, PatternCells::len)];
-        if let Some(pattern) = &pattern {
-            for point in &points {
-                let k = pattern.of(point.cell as usize);
-                highest[k] = highest[k].max(point.z);
-            }
-        }
-        let ceiling = |cell: usize| match &pattern {
-            Some(pattern) => highest[pattern.of(cell)] + EPSILON_MM,
-            None => f64::INFINITY,
-        };
-        Some(Columns::raster(mesh, &region, marks, ceiling))
+        Some(Columns::raster(mesh, &region, marks))
     };
     let Some(columns) = columns else {
         return empty;
@@ -728,26 +715,16 @@ enum Columns<'a> {
 
 impl Columns<'_> {
     /// Every face rasterised into the `marks` cells of the region and sorted bottom to top per
-    /// column: what a ray cast down from any point of them would meet, for all at once. Only
-    /// questions from below `ceiling(cell)` will be asked, so crossings above it are left out.
-    fn raster<'a>(
-        mesh: &'a Mesh,
-        region: &Region,
-        marks: Marks,
-        ceiling: impl Fn(usize) -> f64 + Sync,
-    ) -> Columns<'a> {
+    /// column: what a ray cast down from any point of them would meet, for all at once.
+    fn raster<'a>(mesh: &'a Mesh, region: &Region, marks: Marks) -> Columns<'a> {
         let faces = mesh.triangles().len();
-        let highest = (0..region.len())
-            .filter(|&cell| marks.contains(cell))
-            .map(&ceiling)
-            .fold(f64::NEG_INFINITY, f64::max);
         let chunks: Vec<Vec<Crossing>> = (0..faces.div_ceil(FACES_PER_TASK))
             .into_par_iter()
             .map(|chunk| {
                 let mut out = Vec::new();
                 for face in chunk * FACES_PER_TASK..((chunk + 1) * FACES_PER_TASK).min(faces) {
                     let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-                    if !region.touches(a, b, c) || a[2].min(b[2]).min(c[2]) > highest {
+                    if !region.touches(a, b, c) {
                         continue;
                     }
                     let down = normal(a, b, c)[2] < 0.0;
@@ -772,14 +749,11 @@ impl Columns<'_> {
                                 break;
                             }
                             let i = first + (cell - start) as i64;
-                            let z = plane.z((i as f64 + 0.5) * grid, y);
-                            if z <= ceiling(cell) {
-                                out.push(Crossing {
-                                    cell: cell as u32,
-                                    z,
-                                    down,
-                                });
-                            }
+                            out.push(Crossing {
+                                cell: cell as u32,
+                                z: plane.z((i as f64 + 0.5) * grid, y),
+                                down,
+                            });
                             cell += 1;
                         }
                     });
@@ -1236,7 +1210,7 @@ mod tests {
                     caster,
                     mesh: &mesh,
                 };
-                let by_raster = Columns::raster(&mesh, &region, marks, |_| f64::INFINITY);
+                let by_raster = Columns::raster(&mesh, &region, marks);
                 let mut rays = hangs(&mesh, &region, &points, &by_rays, None, plate);
                 let mut raster = hangs(&mesh, &region, &points, &by_raster, None, plate);
                 rays.sort_by_key(key);
