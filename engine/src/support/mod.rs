@@ -796,6 +796,8 @@ impl Columns<'_> {
                 marks,
                 before,
             } => {
+                // Only the cells the raster was built for are asked about.
+                debug_assert!(marks.contains(cell), "cell {cell} was not rasterised");
                 if !marks.contains(cell) {
                     return None;
                 }
