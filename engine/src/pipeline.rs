@@ -244,7 +244,7 @@ pub fn quote_model_observed(
             ),
         });
     }
-    // The BVH (for supports and thin walls) and the edge map (for slicing) are built once and
+    // The BVH (for supports and thin walls) and the edge map and shells (for slicing) are built once and
     // shared by every orientation; built beside the candidate search, not in a candidate's
     // way while the other threads wait for it.
     let ((candidates, hull), ()) = staged(observer, Stage::Prepare, || {
@@ -261,7 +261,7 @@ pub fn quote_model_observed(
             },
             || {
                 crate::raycast::Caster::new(&mesh);
-                mesh.neighbours();
+                mesh.shells();
             },
         )
     })?;

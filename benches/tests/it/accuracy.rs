@@ -1,8 +1,8 @@
 //! A regression guard on the FDM estimate against PrusaSlicer, over the reference models.
 //!
-//! These bounds are today's accuracy, not issue #3's targets (time: median 10%, worst 25%;
-//! filament 10%; support mass 35%), which the estimate does not meet yet: they stop it from getting worse while
-//! it is improved. Tighten them as it improves; never loosen them.
+//! The bounds are issue #3's targets (time: median 10%, worst 25%; filament 10%; support mass
+//! 35%) where the estimate meets them, else today's accuracy: they stop it from getting worse
+//! while it is improved. Tighten them as it improves; never loosen them.
 
 use pricing_bench::accuracy;
 
@@ -33,7 +33,9 @@ fn the_fdm_estimate_does_not_regress() {
     };
     let summary = accuracy::summary(&rows);
     // Each figure against its limit: issue #3's target where it is met (the worst time since
-    // the print's start and end moves and the perimeter cap of thin sections are modelled;
+    // the print's start and end moves and the perimeter cap of thin sections are modelled; the
+    // worst filament since open contours are joined or dropped as the slicer does and
+    // overlapping bodies united;
     // the supports-on figures since supports grow to whole pattern cells trimmed by the part,
     // are joined along their outlines and stand on an expanded first layer), else today's
     // figure with a little room, so that no change makes it worse unseen.
@@ -51,7 +53,7 @@ fn the_fdm_estimate_does_not_regress() {
             1.5,
         ),
         ("worst time error", summary.time.1, 0.25, 23.2),
-        ("worst filament error", summary.filament.1, 0.12, 11.5),
+        ("worst filament error", summary.filament.1, 0.10, 8.6),
         (
             "median supports-on time error",
             summary.supported_time.0,

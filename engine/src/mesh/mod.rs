@@ -176,6 +176,21 @@ struct Caches {
     /// From this mesh's coordinates to the frame `bvh` is built in.
     to_bvh: Option<[[f64; 3]; 3]>,
     neighbours: Arc<OnceLock<Vec<[u32; 3]>>>,
+    shells: Arc<OnceLock<Shells>>,
+}
+
+/// The shells of a mesh: faces joined across edges shared by exactly two faces, as the
+/// analysis counts them.
+#[derive(Debug, Default)]
+pub(crate) struct Shells {
+    /// The shell of each face, numbered in order of first face.
+    pub(crate) of_face: Vec<u32>,
+    pub(crate) count: usize,
+    /// The signed volume each shell encloses (approximate for an open shell).
+    pub(crate) volumes: Vec<f64>,
+    /// Whether two bodies' surfaces cross or one holds another (found by the slicer when first
+    /// needed: whether overlapping shells must be united).
+    pub(crate) bodies_meet: OnceLock<bool>,
 }
 
 const IDENTITY: [[f64; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
@@ -327,6 +342,55 @@ impl Mesh {
                 }
             }
             neighbours
+        })
+    }
+
+    /// The mesh's shells, found once per mesh and its rotations (a walk across
+    /// [`Mesh::neighbours`]).
+    pub(crate) fn shells(&self) -> &Shells {
+        self.caches.shells.get_or_init(|| {
+            let neighbours = self.neighbours();
+            let mut of_face = vec![u32::MAX; self.triangles.len()];
+            let mut count = 0u32;
+            let mut stack = Vec::new();
+            for seed in 0..of_face.len() {
+                if of_face[seed] != u32::MAX {
+                    continue;
+                }
+                of_face[seed] = count;
+                stack.push(seed as u32);
+                while let Some(face) = stack.pop() {
+                    for &next in &neighbours[face as usize] {
+                        if next != u32::MAX && of_face[next as usize] == u32::MAX {
+                            of_face[next as usize] = count;
+                            stack.push(next);
+                        }
+                    }
+                }
+                count += 1;
+            }
+            let mut volumes = vec![0.0; count as usize];
+            // About one of the mesh's points, so that the terms stay small.
+            let origin = self
+                .positions
+                .first()
+                .map_or([0.0; 3], |p| p.map(f64::from));
+            for (triangle, &shell) in self.triangles.iter().zip(&of_face) {
+                let [a, b, c] = triangle.map(|v| {
+                    let p = self.positions[v as usize];
+                    std::array::from_fn::<f64, 3, _>(|i| f64::from(p[i]) - origin[i])
+                });
+                volumes[shell as usize] += (a[0] * (b[1] * c[2] - b[2] * c[1])
+                    + a[1] * (b[2] * c[0] - b[0] * c[2])
+                    + a[2] * (b[0] * c[1] - b[1] * c[0]))
+                    / 6.0;
+            }
+            Shells {
+                of_face,
+                count: count as usize,
+                volumes,
+                bodies_meet: OnceLock::new(),
+            }
         })
     }
 

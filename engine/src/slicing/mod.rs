@@ -9,14 +9,23 @@
 //! triangle's winding so that outer contours run counter-clockwise seen from above. The
 //! shoelace sum over a layer's segments is then twice the signed area of the cross-section
 //! (holes subtract themselves) and the sum of their lengths is the contour length. That holds
-//! when the contours close, i.e. for a watertight mesh; on an open one the area of a layer is
-//! approximate, as its volume is (the analysis warns). Triangles
-//! are processed in parallel in fixed chunks whose sums are added in order, so results do not
-//! depend on the number of threads.
+//! when the contours close, i.e. for a watertight mesh, and then costs one pass over the
+//! faces. Two corrections follow what a slicer prints where it does not hold:
+//! - an open mesh's contours stop at edges without a partner face: those open chains are
+//!   walked, joined over gaps up to 2 mm, and dropped where they do not close, as PrusaSlicer
+//!   does (`open`);
+//! - bodies pushed into each other (shells whose surfaces cross, or one inside another) print
+//!   as their union: the walls inside it are taken away (`union`).
+//!
+//! Triangles are processed in parallel in fixed chunks whose sums are added in order, so
+//! results do not depend on the number of threads.
 
 use rayon::prelude::*;
 
 use crate::mesh::Mesh;
+
+mod open;
+mod union;
 
 /// How layers are stacked: positive, finite heights (the constructor checks).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -172,14 +181,26 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
     let neighbours = mesh.neighbours();
     let limits = corner_limits();
     let cuts: Vec<f64> = (0..n_layers).map(|index| plan.cut(index)).collect();
-    let chunks: Vec<Vec<LayerSums>> = mesh
+    // Shells pushed into each other print as one: where bodies overlap, the contours of the
+    // shells involved are kept to unite them.
+    let involved = union::involved_shells(mesh, &local);
+    let shell_of_face = &mesh.shells().of_face;
+    let chunks: Vec<ChunkSums> = mesh
         .triangles()
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(chunk, triangles)| {
             let mut sums = vec![LayerSums::default(); n_layers];
+            // Segments that enter their face across an edge with no partner face: where the
+            // open chains of an open mesh's contours begin.
+            let mut open_starts = Vec::new();
+            let mut kept = Vec::new();
             for (offset, triangle) in triangles.iter().enumerate() {
                 let face = chunk * CHUNK + offset;
+                let union_shell = involved.as_ref().and_then(|involved| {
+                    let shell = shell_of_face[face];
+                    involved[shell as usize].then_some(shell)
+                });
                 let corners = triangle.map(local);
                 let low = corners.iter().map(|p| p[2]).fold(f64::INFINITY, f64::min);
                 let high = corners
@@ -195,7 +216,24 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                 let mut own_normal = None;
                 let mut bins: [Option<Option<u8>>; 3] = [None; 3];
                 while layer < n_layers && cuts[layer] <= high {
-                    if let Some((p, q, end_edge)) = cut_triangle(&corners, cuts[layer]) {
+                    if let Some((p, q, start_edge, end_edge)) = cut_triangle(&corners, cuts[layer])
+                    {
+                        let (open_start, open_end) = (
+                            neighbours[face][start_edge] == u32::MAX,
+                            neighbours[face][end_edge] == u32::MAX,
+                        );
+                        if open_start {
+                            open_starts.push((layer as u32, face as u32));
+                        }
+                        if let Some(shell) = union_shell {
+                            kept.push(union::Segment {
+                                layer: layer as u32,
+                                shell,
+                                open: open_start || open_end,
+                                p,
+                                q,
+                            });
+                        }
                         let layer_sums = &mut sums[layer];
                         layer_sums.area2 += p[0] * q[1] - q[0] * p[1];
                         let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
@@ -213,18 +251,32 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                     layer += 1;
                 }
             }
-            sums
+            (sums, open_starts, kept)
         })
         .collect();
     let mut totals = vec![LayerSums::default(); n_layers];
-    for chunk in &chunks {
-        for (total, sum) in totals.iter_mut().zip(chunk) {
+    let mut open_starts = Vec::new();
+    let mut kept = Vec::new();
+    for (chunk, starts, segments) in chunks {
+        open_starts.extend_from_slice(&starts);
+        kept.push(segments);
+        for (total, sum) in totals.iter_mut().zip(&chunk) {
             total.area2 += sum.area2;
             total.contour += sum.contour;
             for (t, c) in total.corners.iter_mut().zip(sum.corners) {
                 *t += c;
             }
         }
+    }
+    // Open contours are joined or dropped as the slicer does.
+    for (layer, correction) in open::corrections(mesh, &cuts, &local, cut_triangle, open_starts) {
+        totals[layer].area2 += correction.area2;
+        totals[layer].contour += correction.contour;
+    }
+    // The walls inside the union of overlapping bodies are no walls.
+    for (layer, area2, contour) in union::inner_walls(kept, n_layers) {
+        totals[layer].area2 -= area2;
+        totals[layer].contour -= contour;
     }
     let layers = totals
         .iter()
@@ -243,8 +295,8 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
 /// Where the plane at height `z` crosses the triangle: the segment from the point where an edge
 /// goes down through the plane to the point where an edge comes up through it (corners at the
 /// plane count as above it), so that the contour of an outward-facing surface runs
-/// counter-clockwise seen from above.
-fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2], usize)> {
+/// counter-clockwise seen from above. Also the two edges crossed, in that order.
+fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2], usize, usize)> {
     // Which corners are below the plane picks the two edges it crosses: edge k runs from
     // corner k to corner k + 1, and goes down through the plane when k is above and k + 1
     // below. Indexed by the below-corners' bits: (the edge going down, the edge coming up).
@@ -268,8 +320,12 @@ fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2], 
         let t = (z - a[2]) / (b[2] - a[2]);
         [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])]
     };
-    Some((point(down), point(up), up))
+    Some((point(down), point(up), down, up))
 }
+
+/// What a chunk of faces adds up: its sums per layer, where its open chains start
+/// (`(layer, face)`), and the segments kept for uniting overlapping bodies.
+type ChunkSums = (Vec<LayerSums>, Vec<(u32, u32)>, Vec<union::Segment>);
 
 #[derive(Debug, Clone, Copy, Default)]
 struct LayerSums {

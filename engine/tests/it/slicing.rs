@@ -3,7 +3,86 @@
 use pricing_engine::analyze;
 use pricing_engine::slicing::{LayerPlan, Slices, slice};
 
-use super::{fixture, load, relative, shared_models};
+use pricing_engine::mesh::{Format, Mesh};
+
+use super::{cuboid, fixture, load, relative, shared_models};
+
+/// Every layer of `triangles` as (mid-height, area, contour), in 0.2 mm layers over a first
+/// of 0.25 mm, so that no cutting plane meets a face at a whole millimetre.
+fn layers_of(triangles: &[[[f32; 3]; 3]]) -> Vec<(f64, f64, f64)> {
+    let mesh = Mesh::from_triangles(triangles, Format::BinaryStl).expect("mesh");
+    let plan = LayerPlan::new(0.25, 0.2).expect("valid");
+    slice(&mesh, &plan)
+        .layers
+        .iter()
+        .map(|l| (l.top_mm - l.height_mm / 2.0, l.area_mm2, l.contour_mm))
+        .collect()
+}
+
+#[test]
+fn overlapping_shells_print_as_their_union() {
+    // A 10 mm cube with an 8 mm high bar pushed 5 mm into its side ([5, 15] x [2, 8]), and a
+    // small cube buried inside it: below 8 mm the union is the square and the bar's 5 x 6 mm
+    // outside it (130 mm2, outline 50 mm), above it the square alone.
+    let mut triangles = cuboid([0.0; 3], [10.0; 3]);
+    triangles.extend(cuboid([5.0, 2.0, 0.0], [10.0, 6.0, 8.0]));
+    triangles.extend(cuboid([2.0, 2.0, 2.0], [3.0, 3.0, 3.0]));
+    let layers = layers_of(&triangles);
+    assert_eq!(layers.len(), 50);
+    for (mid, area, contour) in layers {
+        let (want_area, want_contour) = if mid < 8.0 {
+            (130.0, 50.0)
+        } else {
+            (100.0, 40.0)
+        };
+        assert!(
+            (area - want_area).abs() < 1e-9 && (contour - want_contour).abs() < 1e-9,
+            "at {mid}: {area} mm2, {contour} mm"
+        );
+    }
+    // Shells apart keep both outlines.
+    let mut apart = cuboid([0.0; 3], [10.0; 3]);
+    apart.extend(cuboid([20.0, 0.0, 0.0], [10.0; 3]));
+    for (mid, area, contour) in layers_of(&apart) {
+        assert!(
+            (area - 200.0).abs() < 1e-9 && (contour - 80.0).abs() < 1e-9,
+            "at {mid}: {area} mm2, {contour} mm"
+        );
+    }
+}
+
+#[test]
+fn open_contours_are_closed_over_small_gaps_and_dropped_otherwise() {
+    // A box without its side at y = 0 (the cuboid's third quad) cuts into a U-shaped chain.
+    let without_front = |size: [f32; 3]| -> Vec<[[f32; 3]; 3]> {
+        let mut triangles = cuboid([0.0; 3], size);
+        triangles.drain(4..6);
+        triangles
+    };
+    // 1.5 mm wide: the slicer closes the 1.5 mm gap, the section is whole.
+    for (mid, area, contour) in layers_of(&without_front([1.5, 10.0, 5.0])) {
+        assert!(
+            (area - 15.0).abs() < 1e-9 && (contour - 23.0).abs() < 1e-9,
+            "at {mid}: {area} mm2, {contour} mm"
+        );
+    }
+    // 10 mm wide: a 10 mm gap is no slip of the mesh but a missing wall; nothing prints.
+    for (mid, area, contour) in layers_of(&without_front([10.0, 10.0, 5.0])) {
+        assert!(
+            area.abs() < 1e-9 && contour.abs() < 1e-9,
+            "at {mid}: {area} mm2, {contour} mm"
+        );
+    }
+    // Beside a closed part, an open chain is dropped and the part stays whole.
+    let mut triangles = without_front([10.0, 10.0, 5.0]);
+    triangles.extend(cuboid([20.0, 0.0, 0.0], [4.0, 4.0, 5.0]));
+    for (mid, area, contour) in layers_of(&triangles) {
+        assert!(
+            (area - 16.0).abs() < 1e-9 && (contour - 16.0).abs() < 1e-9,
+            "at {mid}: {area} mm2, {contour} mm"
+        );
+    }
+}
 
 fn sliced(name: &str, plan: &LayerPlan) -> Slices {
     slice(&load(&fixture(name)).expect("fixture"), plan)
