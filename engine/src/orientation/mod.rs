@@ -89,6 +89,8 @@ pub(crate) fn candidates_and_hull(mesh: &Mesh) -> (Vec<Candidate>, Vec<usize>) {
 const EXACT_HULL_MAX_VERTICES: usize = 4096;
 /// Directions whose extreme vertices stand in for a large mesh's hull.
 const HULL_DIRECTIONS: usize = 256;
+/// Vertices per block in the search for extreme vertices.
+const HULL_BLOCK: usize = 256;
 
 /// The doubled-area normals of the convex hull's faces (none if the hull cannot be built, for
 /// a flat or degenerate part).
@@ -116,40 +118,78 @@ fn hull_faces(mesh: &Mesh, chosen: &[usize]) -> Vec<[f64; 3]> {
 
 /// The vertices that stand for the convex hull: all of them for a small mesh, else those that
 /// are extreme along `HULL_DIRECTIONS` directions.
+///
+/// A mesh's vertices come in runs that lie close together, so they are taken in blocks of
+/// `HULL_BLOCK` with their bounding boxes: along a direction, no vertex of a block reaches
+/// further than its box's farthest corner, and blocks are searched from the farthest corner
+/// down until the next one cannot beat the best vertex found. The answer is exactly the full
+/// search's (the corner's projection bounds every vertex's, computed the same way).
 pub(crate) fn hull_point_indices(mesh: &Mesh) -> Vec<usize> {
     let positions = mesh.positions();
-    let mut chosen: Vec<usize> = if positions.len() <= EXACT_HULL_MAX_VERTICES {
-        (0..positions.len()).collect()
-    } else {
-        let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
-        (0..HULL_DIRECTIONS)
-            .into_par_iter()
-            .map(|k| {
-                let z = 1.0 - 2.0 * (k as f64 + 0.5) / HULL_DIRECTIONS as f64;
-                let r = (1.0 - z * z).sqrt();
-                let d = [
-                    r * (golden * k as f64).cos(),
-                    r * (golden * k as f64).sin(),
-                    z,
-                ];
-                let along = |p: &[f32; 3]| {
-                    d[0] * f64::from(p[0]) + d[1] * f64::from(p[1]) + d[2] * f64::from(p[2])
-                };
-                // The first of the farthest, so that ties never depend on scheduling.
-                let mut best = (0, f64::NEG_INFINITY);
-                for (idx, p) in positions.iter().enumerate() {
-                    let value = along(p);
-                    if value > best.1 {
+    if positions.len() <= EXACT_HULL_MAX_VERTICES {
+        return (0..positions.len()).collect();
+    }
+    let blocks: Vec<([f64; 3], [f64; 3])> = positions
+        .chunks(HULL_BLOCK)
+        .map(|block| {
+            let mut lo = [f64::INFINITY; 3];
+            let mut hi = [f64::NEG_INFINITY; 3];
+            for p in block {
+                for axis in 0..3 {
+                    lo[axis] = lo[axis].min(f64::from(p[axis]));
+                    hi[axis] = hi[axis].max(f64::from(p[axis]));
+                }
+            }
+            (lo, hi)
+        })
+        .collect();
+    let mut chosen: Vec<usize> = (0..HULL_DIRECTIONS)
+        .into_par_iter()
+        .map(|k| {
+            let d = hull_direction(k);
+            let along = |p: [f64; 3]| d[0] * p[0] + d[1] * p[1] + d[2] * p[2];
+            let mut reach: Vec<(f64, usize)> = blocks
+                .iter()
+                .enumerate()
+                .map(|(b, (lo, hi))| {
+                    let corner = std::array::from_fn(|i| if d[i] >= 0.0 { hi[i] } else { lo[i] });
+                    (along(corner), b)
+                })
+                .collect();
+            reach.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            // The first of the farthest, so that ties never depend on scheduling.
+            let mut best = (usize::MAX, f64::NEG_INFINITY);
+            for (bound, b) in reach {
+                if bound < best.1 || (bound == best.1 && b * HULL_BLOCK > best.0) {
+                    break;
+                }
+                let first = b * HULL_BLOCK;
+                for (offset, p) in positions[first..].iter().take(HULL_BLOCK).enumerate() {
+                    let value = along(p.map(f64::from));
+                    let idx = first + offset;
+                    if value > best.1 || (value == best.1 && idx < best.0) {
                         best = (idx, value);
                     }
                 }
-                best.0
-            })
-            .collect()
-    };
+            }
+            best.0
+        })
+        .collect();
     chosen.sort_unstable();
     chosen.dedup();
     chosen
+}
+
+/// Direction `k` of `HULL_DIRECTIONS` spread evenly over the sphere (a Fibonacci lattice).
+fn hull_direction(k: usize) -> [f64; 3] {
+    let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+    let z = 1.0 - 2.0 * (k as f64 + 0.5) / HULL_DIRECTIONS as f64;
+    let r = (1.0 - z * z).sqrt();
+    [
+        r * (golden * k as f64).cos(),
+        r * (golden * k as f64).sin(),
+        z,
+    ]
 }
 
 /// The directions carrying the most area, from doubled-area normals: normals are grouped in
@@ -231,4 +271,88 @@ fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
         a[2] * b[0] - a[0] * b[2],
         a[0] * b[1] - a[1] * b[0],
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::{Format, LoadOptions};
+
+    /// The first vertex farthest along each direction, by looking at every vertex.
+    fn extreme_vertices_by_brute_force(mesh: &Mesh) -> Vec<usize> {
+        let mut chosen: Vec<usize> = (0..HULL_DIRECTIONS)
+            .map(|k| {
+                let d = hull_direction(k);
+                let mut best = (0, f64::NEG_INFINITY);
+                for (idx, p) in mesh.positions().iter().enumerate() {
+                    let value =
+                        d[0] * f64::from(p[0]) + d[1] * f64::from(p[1]) + d[2] * f64::from(p[2]);
+                    if value > best.1 {
+                        best = (idx, value);
+                    }
+                }
+                best.0
+            })
+            .collect();
+        chosen.sort_unstable();
+        chosen.dedup();
+        chosen
+    }
+
+    #[test]
+    fn pruned_extreme_vertices_are_the_brute_force_ones() {
+        // A lattice of cubes: many vertices tie on every axis-aligned face, so the first of
+        // the farthest must be found across blocks.
+        let mut triangles = Vec::new();
+        for i in 0..20 {
+            for j in 0..20 {
+                for k in 0..3 {
+                    let min = [i as f32 * 2.0, j as f32 * 2.0, k as f32 * 2.0];
+                    let p = |x: f32, y: f32, z: f32| [min[0] + x, min[1] + y, min[2] + z];
+                    let quads = [
+                        [p(0., 0., 0.), p(0., 1., 0.), p(1., 1., 0.), p(1., 0., 0.)],
+                        [p(0., 0., 1.), p(1., 0., 1.), p(1., 1., 1.), p(0., 1., 1.)],
+                        [p(0., 0., 0.), p(1., 0., 0.), p(1., 0., 1.), p(0., 0., 1.)],
+                        [p(0., 1., 0.), p(0., 1., 1.), p(1., 1., 1.), p(1., 1., 0.)],
+                        [p(0., 0., 0.), p(0., 0., 1.), p(0., 1., 1.), p(0., 1., 0.)],
+                        [p(1., 0., 0.), p(1., 1., 0.), p(1., 1., 1.), p(1., 0., 1.)],
+                    ];
+                    for q in quads {
+                        triangles.push([q[0], q[1], q[2]]);
+                        triangles.push([q[0], q[2], q[3]]);
+                    }
+                }
+            }
+        }
+        let lattice = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("lattice");
+        assert!(lattice.positions().len() > EXACT_HULL_MAX_VERTICES);
+        assert_eq!(
+            hull_point_indices(&lattice),
+            extreme_vertices_by_brute_force(&lattice)
+        );
+        // And large real models (CI always has the shared folder).
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models");
+        if !dir.is_dir() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but {} is missing",
+                dir.display()
+            );
+            eprintln!("SKIPPED the shared models: {} is missing", dir.display());
+            return;
+        }
+        for name in [
+            "cura__UltimakerRobot_support.stl",
+            "voron2__Thread_Test_1_x1_Rev1.STL",
+            "voron2__Octopus_bracket_set.stl",
+        ] {
+            let bytes = std::fs::read(dir.join(name)).expect("shared model");
+            let mesh = crate::mesh::parse(&bytes, &LoadOptions::default()).expect("model");
+            assert_eq!(
+                hull_point_indices(&mesh),
+                extreme_vertices_by_brute_force(&mesh),
+                "{name}"
+            );
+        }
+    }
 }
