@@ -6,7 +6,8 @@
 //! meets is the wall's thickness there. Faces where it is below the material's minimum are
 //! thin, and the report says how much area is thin, the thinnest wall and where it is. Rays start
 //! a hair behind the face (`RAY_START_MM`) so that a face never meets itself. On an open surface
-//! a ray may escape, and that face is not reported.
+//! a ray may escape, and that face is not reported. The rays are short, so each is tested
+//! against the faces whose boxes meet its own (`Caster::cast_short`).
 
 pub(crate) mod fit;
 
@@ -20,6 +21,10 @@ use crate::mesh::Mesh;
 /// How far behind its face a ray starts, in millimetres: far below any printable wall, far
 /// above f32 rounding at the sizes of printed parts.
 const RAY_START_MM: f32 = 1e-3;
+
+/// A wall is thin when it is thinner than the minimum by more than this, in millimetres: a
+/// wall drawn exactly at the minimum is not thin, whatever the `f32` rounding of its faces.
+const THICKNESS_TOLERANCE_MM: f32 = 1e-4;
 
 /// Walls thinner than a minimum.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +58,7 @@ pub fn thin_walls(mesh: &Mesh, min_wall_mm: f64) -> ThinWalls {
     let Some(caster) = crate::raycast::Caster::new(mesh) else {
         return none;
     };
-    let max_distance = min_wall_mm as f32 - RAY_START_MM;
+    let max_distance = min_wall_mm as f32 - RAY_START_MM - THICKNESS_TOLERANCE_MM;
     let found = (0..mesh.triangles().len())
         .into_par_iter()
         .with_min_len(1024)
@@ -67,7 +72,7 @@ pub fn thin_walls(mesh: &Mesh, min_wall_mm: f64) -> ThinWalls {
             let inward = -cross / length;
             let centroid = (a + b + c) / 3.0;
             let start = centroid + inward * RAY_START_MM;
-            let hit = caster.cast(start.into(), inward.into(), max_distance)?;
+            let hit = caster.cast_short(start.into(), inward.into(), max_distance)?;
             let thickness = f64::from(hit.distance + RAY_START_MM);
             Some((face, thickness, f64::from(length) / 2.0, centroid))
         })
