@@ -138,19 +138,21 @@ impl LayerPlan {
         1 + (above_first - 1e-9).ceil().max(0.0) as usize
     }
 
-    /// The first layer whose cutting plane is above `z`.
-    fn first_cut_above(&self, z: f64) -> usize {
-        if z < self.cut(0) {
-            return 0;
-        }
+    /// The first layer whose cutting plane is above `z`, among the planes `cuts` (the plan's,
+    /// in order; `cuts.len()` when none is above).
+    fn first_cut_above(&self, cuts: &[f64], z: f64) -> usize {
         let above =
             (z - self.first_layer_height_mm - self.layer_height_mm / 2.0) / self.layer_height_mm;
-        let mut index = 1 + above.floor().max(0.0) as usize;
+        let mut index = if z < self.first_layer_height_mm / 2.0 {
+            0
+        } else {
+            (1 + above.floor().max(0.0) as usize).min(cuts.len())
+        };
         // Correct the float rounding of the division by one step either way.
-        while index > 1 && self.cut(index - 1) > z {
+        while index > 0 && cuts[index - 1] > z {
             index -= 1;
         }
-        while self.cut(index) <= z {
+        while index < cuts.len() && cuts[index] <= z {
             index += 1;
         }
         index
@@ -210,7 +212,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                 // A plane crosses the triangle when it lies in (low, high]: corners on the plane
                 // count as above it, here and in `cut_triangle`, so a plane through a ring of
                 // vertices is cut once, by the faces below the ring.
-                let mut layer = plan.first_cut_above(low);
+                let mut layer = plan.first_cut_above(&cuts, low);
                 // A face crossed by many planes turns the same way at each: its corner bins
                 // are found once, when first needed.
                 let mut own_normal = None;
@@ -391,13 +393,17 @@ mod tests {
         assert_eq!(plan.n_layers(0.31), 2);
         assert_eq!(plan.n_layers(10.1), 50);
         assert_eq!(plan.n_layers(10.1 + 1e-12), 50);
-        for z in [0.0, 0.149, 0.15, 0.151, 0.3, 0.4, 0.40001, 5.0, 9.99] {
-            let index = plan.first_cut_above(z);
+        let cuts: Vec<f64> = (0..50).map(|index| plan.cut(index)).collect();
+        for z in [-1.0, 0.0, 0.149, 0.15, 0.151, 0.3, 0.4, 0.40001, 5.0, 9.99] {
+            let index = plan.first_cut_above(&cuts, z);
             assert!(plan.cut(index) > z, "{z}: layer {index}");
             assert!(index == 0 || plan.cut(index - 1) <= z, "{z}: layer {index}");
         }
         // Exactly on a plane: that plane is not above.
         let on_plane = plan.cut(7);
-        assert_eq!(plan.first_cut_above(on_plane), 8);
+        assert_eq!(plan.first_cut_above(&cuts, on_plane), 8);
+        // Above every plane.
+        assert_eq!(plan.first_cut_above(&cuts, 100.0), 50);
+        assert_eq!(plan.first_cut_above(&cuts, plan.cut(49)), 50);
     }
 }
