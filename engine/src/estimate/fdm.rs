@@ -12,6 +12,10 @@
 //!   of an upward one is solid (line spacing `s`), estimated from how the inner area changes
 //!   over those layers; area exposed on top is printed at the top-solid speed; the rest is
 //!   sparse infill at `fill_density` (line spacing `s / density`);
+//! - solid area laid over the air or the sparse infill of the layer below (what the inner
+//!   area, or the solid area, gained since that layer) is a bridge, printed at the bridge
+//!   speed with `bridge_flow_ratio` of the flow (PrusaSlicer's bridges, and its
+//!   `bridge_over_infill` under every top);
 //! - the first layer prints everything at the first-layer speed;
 //! - every run accelerates and decelerates at the process's acceleration: a run of length `L`
 //!   at speed `v` takes `L / v + v / a` (or `2 sqrt(L / a)` when too short to reach `v`); a
@@ -220,6 +224,7 @@ pub fn estimate(
     };
     let mut total_time = 0.0;
     let mut total_volume = 0.0;
+    let mut solid_below = 0.0;
     for (i, layer) in layers.iter().enumerate() {
         let Layer {
             height_mm: h,
@@ -242,6 +247,18 @@ pub fn estimate(
         let solid = (inner[i] - below.min(above)).max(0.0).min(inner[i]);
         let sparse = inner[i] - solid;
         let top = exposed_top.min(solid);
+        // Solid area laid over the air or the sparse infill of the layer below is a bridge:
+        // PrusaSlicer prints it as bridge infill (bridges over air, and its
+        // `bridge_over_infill`) at the bridge speed and flow. Over air is what the inner area
+        // gained since the layer below; over sparse infill, the solid area gained (solid
+        // regions nest, thickening towards a top or a bottom surface).
+        let bridge = if first {
+            0.0
+        } else {
+            let over_air = inner[i] - inner[i - 1];
+            over_air.max(solid - solid_below).clamp(0.0, solid - top)
+        };
+        solid_below = solid;
         let cap = |v: f64| {
             if first {
                 process.first_layer_speed_mm_s
@@ -290,7 +307,7 @@ pub fn estimate(
                 accel(process.perimeter_acceleration_mm_s2),
             ),
             (
-                (solid - top) / s,
+                (solid - top - bridge) / s,
                 chord,
                 cap(process.solid_infill_speed_mm_s),
                 accel(process.infill_acceleration_mm_s2),
@@ -307,7 +324,15 @@ pub fn estimate(
                 cap(process.infill_speed_mm_s),
                 accel(process.infill_acceleration_mm_s2),
             ),
+            (
+                bridge / s,
+                chord,
+                cap(process.bridge_speed_mm_s),
+                accel(process.infill_acceleration_mm_s2),
+            ),
         ];
+        // A bridge extrudes `bridge_flow_ratio` of the normal flow.
+        volume_extra -= (1.0 - process.bridge_flow_ratio) * paths[5].0 * section(w, h);
         let mut length: f64 = paths.iter().map(|p| p.0).sum();
         let mut time: f64 = paths
             .iter()
@@ -335,6 +360,7 @@ pub fn estimate(
                 s / density.max(1e-3),
                 true,
             ),
+            (paths[5].0, chord, paths[5].2, paths[5].3, s, true),
         ] {
             // (A path under a micrometre is the rounding of areas that cancel, not a line.)
             if path_length > 1e-3 && run > 0.0 {

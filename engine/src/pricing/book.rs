@@ -88,6 +88,8 @@ pub struct FdmProcess {
     pub top_solid_infill_speed_mm_s: f64,
     pub gap_fill_speed_mm_s: f64,
     pub bridge_speed_mm_s: f64,
+    /// The share of the normal flow a bridge extrudes.
+    pub bridge_flow_ratio: f64,
     pub first_layer_speed_mm_s: f64,
     pub travel_speed_mm_s: f64,
     pub max_print_speed_mm_s: f64,
@@ -554,6 +556,7 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
         ("top_solid_infill_speed_mm_s", p.top_solid_infill_speed_mm_s),
         ("gap_fill_speed_mm_s", p.gap_fill_speed_mm_s),
         ("bridge_speed_mm_s", p.bridge_speed_mm_s),
+        ("bridge_flow_ratio", p.bridge_flow_ratio),
         ("first_layer_speed_mm_s", p.first_layer_speed_mm_s),
         ("travel_speed_mm_s", p.travel_speed_mm_s),
         ("max_print_speed_mm_s", p.max_print_speed_mm_s),

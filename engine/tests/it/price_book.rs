@@ -92,6 +92,7 @@ fn the_built_in_fdm_process_is_the_reference_profile() {
         ("top_solid_infill_speed", fdm.top_solid_infill_speed_mm_s),
         ("gap_fill_speed", fdm.gap_fill_speed_mm_s),
         ("bridge_speed", fdm.bridge_speed_mm_s),
+        ("bridge_flow_ratio", fdm.bridge_flow_ratio),
         ("first_layer_speed", fdm.first_layer_speed_mm_s),
         ("travel_speed", fdm.travel_speed_mm_s),
         ("max_print_speed", fdm.max_print_speed_mm_s),
