@@ -27,7 +27,8 @@
 //!   infill is the lines plus about one line spacing per line), a travel between the top
 //!   layer's monotonic lines;
 //! - each perimeter loop slows at the contour's sharp corners (turns of 10 degrees or more, from
-//!   the mesh's edges) to the speed the jerk limit allows there, and speeds up again;
+//!   the mesh's edges) to the speed the jerk limit allows there, and speeds up again, as far
+//!   as the corners' mean spacing lets it (a gear's teeth are too short to reach full speed);
 //! - every layer begins with a move up (at the z speed and acceleration) and two retractions
 //!   (the layer change, and the travel from perimeters to infill); the first layer also prints
 //!   the skirt, its contour plus a circle of the skirt's distance;
@@ -88,15 +89,22 @@ fn run_time(length: f64, run: f64, speed: f64, acceleration: f64) -> f64 {
     runs * per_run
 }
 
-/// The time lost at a corner turning `turn_deg` for a path at `speed` with `acceleration`: the
-/// printer slows to the speed at which the turn's change of velocity, `2 v sin(turn / 2)`, is
-/// within `jerk`, and speeds up again, `(v - v_corner)^2 / (a v)` more than cruising through.
-fn corner_time(turn_deg: f64, speed: f64, acceleration: f64, jerk: f64) -> f64 {
+/// The time lost at a corner turning `turn_deg` for a path at `speed` with `acceleration`,
+/// corners `spacing` apart: the printer slows to the speed at which the turn's change of
+/// velocity, `2 v sin(turn / 2)`, is within `jerk`, and speeds up again. Between corners far
+/// enough apart it reaches `speed`, and loses `(v - v_corner)^2 / (a v)` against cruising
+/// through; between close ones (a gear's teeth) it only reaches `sqrt(v_corner^2 + a d)`
+/// before it must slow again, and loses what that run takes over cruising its length.
+fn corner_time(turn_deg: f64, speed: f64, acceleration: f64, jerk: f64, spacing: f64) -> f64 {
     let at_corner = jerk / (2.0 * (turn_deg.to_radians() / 2.0).sin());
     if at_corner >= speed {
-        0.0
-    } else {
+        return 0.0;
+    }
+    let peak = (at_corner * at_corner + acceleration * spacing).sqrt();
+    if peak >= speed {
         (speed - at_corner).powi(2) / (acceleration * speed)
+    } else {
+        (2.0 * (peak - at_corner) / acceleration - spacing / speed).max(0.0)
     }
 }
 
@@ -396,19 +404,24 @@ pub fn estimate(
             );
             volume_extra += skirt * section(w, h);
         }
-        // Every perimeter loop slows at the contour's sharp corners.
+        // Every perimeter loop slows at the contour's sharp corners, as far apart on average
+        // as the contour shares out among them.
+        let n_corners: u32 = corner_turns.iter().sum();
+        let corner_spacing = contour / f64::from(n_corners.max(1));
         for (bin, &count) in corner_turns.iter().enumerate() {
             let external = corner_time(
                 corner_turn_deg(bin),
                 paths[0].2,
                 paths[0].3,
                 process.jerk_mm_s,
+                corner_spacing,
             );
             let inner = corner_time(
                 corner_turn_deg(bin),
                 paths[1].2,
                 paths[1].3,
                 process.jerk_mm_s,
+                corner_spacing,
             );
             time += f64::from(count) * (external + inner_loops * inner_share * inner);
         }
@@ -448,4 +461,33 @@ pub fn estimate(
         support_mm3,
         support_time_s,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corners_close_together_cost_no_more_than_crawling_between_them() {
+        let (v, a, jerk) = (45.0, 800.0, 8.0);
+        let at_corner = jerk / (2.0 * 45f64.to_radians().sin());
+        // Far apart: the full slow-down and speed-up.
+        let far = corner_time(90.0, v, a, jerk, 1000.0);
+        assert!((far - (v - at_corner).powi(2) / (a * v)).abs() < 1e-12);
+        // Where the printer just reaches full speed, both ways agree.
+        let reach = (v * v - at_corner * at_corner) / a;
+        let below = corner_time(90.0, v, a, jerk, reach * (1.0 - 1e-9));
+        assert!((below - far).abs() < 1e-9, "{below} vs {far}");
+        // Closer, less is lost, never more than crawling the whole way at the corner's speed,
+        // and never less than nothing.
+        let mut previous = far;
+        for d in [5.0, 2.0, 1.0, 0.5, 0.1, 0.01] {
+            let lost = corner_time(90.0, v, a, jerk, d);
+            assert!(lost <= previous && lost >= 0.0, "{d}: {lost}");
+            assert!(lost <= d / at_corner - d / v + 1e-12, "{d}: {lost}");
+            previous = lost;
+        }
+        // A turn gentle enough for the jerk costs nothing.
+        assert_eq!(corner_time(10.0, v, a, jerk, 1.0), 0.0);
+    }
 }
