@@ -18,7 +18,8 @@ use crate::manufacturability::{ThinWalls, fit::turn_that_fits, thin_walls};
 use crate::mesh::{LoadOptions, MeshError, parse};
 use crate::orientation::{self, Candidate, Source};
 use crate::pricing::{
-    OpenMeshPolicy, PriceBook, PricingError, Quote, QuoteRequest, check_request, digest, quote,
+    OpenMeshPolicy, PriceBook, PricingError, Quote, QuoteRequest, bulk_digest, check_request,
+    digest, quote,
 };
 
 /// What "best" means when orientations are compared.
@@ -269,7 +270,11 @@ pub fn quote_model_observed(
         .into_iter()
         .map(|idx| mesh.positions()[idx].map(f64::from))
         .collect();
-    let model_digest = digest(&[bytes, format!("{:?}", load.unit).as_bytes()]).to_le_bytes();
+    let model_digest = digest(&[
+        &bulk_digest(bytes).to_le_bytes(),
+        format!("{:?}", load.unit).as_bytes(),
+    ])
+    .to_le_bytes();
     let volume = analysis.volume_mm3.abs();
     let estimate_start = std::time::Instant::now();
     let priced: Vec<Result<Option<Priced>, QuoteError>> = candidates

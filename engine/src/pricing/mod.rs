@@ -8,5 +8,6 @@ pub use book::{
     PriceBookError, Process, QuantityBand, Rounding, SlaProcess, SlsProcess, Technology,
 };
 pub use quote::{
-    PricingError, Priority, Quote, QuoteLine, QuoteRequest, Usage, check_request, digest, quote,
+    PricingError, Priority, Quote, QuoteLine, QuoteRequest, Usage, bulk_digest, check_request,
+    digest, quote,
 };

@@ -178,3 +178,31 @@ fn bad_requests_are_refused() {
         "the estimate's material mass (g) is NaN, which cannot be priced"
     );
 }
+
+/// A model's bytes are identified by a digest that is the same on any number of threads and
+/// changes with any bit of them, wherever it is (its blocks are hashed in parallel).
+#[test]
+fn the_model_digest_is_stable_and_sees_every_bit() {
+    use pricing_engine::pricing::bulk_digest;
+    let bytes: Vec<u8> = (0..200_003u32)
+        .map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes()[3])
+        .collect();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool")
+        .install(|| bulk_digest(&bytes));
+    assert_eq!(one, bulk_digest(&bytes));
+    let mut seen = std::collections::HashSet::from([one]);
+    for at in [0, 7, 8, 65_535, 65_536, 131_071, 200_002] {
+        for bit in [0, 7] {
+            let mut changed = bytes.clone();
+            changed[at] ^= 1 << bit;
+            assert!(seen.insert(bulk_digest(&changed)), "byte {at} bit {bit}");
+        }
+    }
+    // A shorter input is another input, even when what is missing is a zero byte.
+    let mut padded = bytes.clone();
+    padded.push(0);
+    assert!(seen.insert(bulk_digest(&padded)));
+}
