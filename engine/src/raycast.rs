@@ -81,9 +81,7 @@ impl Caster<'_> {
                 face: face as usize,
             })
     }
-}
 
-impl Caster<'_> {
     /// [`Caster::cast`] for a short ray: the faces whose boxes meet the ray's box, each tested.
     /// The same hit (the nearest; among equals the lowest face), found by a plain walk of the
     /// BVH where [`Caster::cast`]'s best-first search spends most of a short ray's time

@@ -301,26 +301,22 @@ mod tests {
 
     #[test]
     fn pruned_extreme_vertices_are_the_brute_force_ones() {
-        // A lattice of cubes: many vertices tie on every axis-aligned face, so the first of
-        // the farthest must be found across blocks.
+        // A lattice of tetrahedra on whole millimetres: vertices tie along many directions'
+        // projections, so the first of the farthest must be found across blocks.
         let mut triangles = Vec::new();
         for i in 0..20 {
             for j in 0..20 {
-                for k in 0..3 {
-                    let min = [i as f32 * 2.0, j as f32 * 2.0, k as f32 * 2.0];
-                    let p = |x: f32, y: f32, z: f32| [min[0] + x, min[1] + y, min[2] + z];
-                    let quads = [
-                        [p(0., 0., 0.), p(0., 1., 0.), p(1., 1., 0.), p(1., 0., 0.)],
-                        [p(0., 0., 1.), p(1., 0., 1.), p(1., 1., 1.), p(0., 1., 1.)],
-                        [p(0., 0., 0.), p(1., 0., 0.), p(1., 0., 1.), p(0., 0., 1.)],
-                        [p(0., 1., 0.), p(0., 1., 1.), p(1., 1., 1.), p(1., 1., 0.)],
-                        [p(0., 0., 0.), p(0., 0., 1.), p(0., 1., 1.), p(0., 1., 0.)],
-                        [p(1., 0., 0.), p(1., 1., 0.), p(1., 1., 1.), p(1., 0., 1.)],
+                for k in 0..4 {
+                    let at = |x: f32, y: f32, z: f32| {
+                        [2.0 * i as f32 + x, 2.0 * j as f32 + y, 2.0 * k as f32 + z]
+                    };
+                    let [o, x, y, z] = [
+                        at(0., 0., 0.),
+                        at(1., 0., 0.),
+                        at(0., 1., 0.),
+                        at(0., 0., 1.),
                     ];
-                    for q in quads {
-                        triangles.push([q[0], q[1], q[2]]);
-                        triangles.push([q[0], q[2], q[3]]);
-                    }
+                    triangles.extend([[o, y, x], [o, x, z], [o, z, y], [x, y, z]]);
                 }
             }
         }
