@@ -11,6 +11,13 @@
 //! open starts, joined as the slicer joins them, and the layer's sums are corrected: a dropped
 //! chain's length and shoelace term leave them, a gap that closes a loop joins them.
 //!
+//! A chain closes on itself over its own gap only when no other chain's end is nearer, and,
+//! when one is there at all, only when the chain is long enough for its gap (more than 3.3
+//! times it): the intent of PrusaSlicer's heuristics. (Its code compares a squared distance
+//! with a plain one, so that in effect any chain closes on itself within 2 mm; PrusaSlicer
+//! gets away with it because it welds nearby vertices when it loads a mesh, which we do not:
+//! a triangle soup's pieces, hair-wide apart, must join each other, not each close alone.)
+//!
 //! A watertight mesh has no open chain and costs nothing here.
 
 use rayon::prelude::*;
@@ -243,14 +250,11 @@ impl Pool {
                 let next = self.nearest(chain.end, reversed);
                 let gap2 = (chain.end[0] - chain.start[0]).powi(2)
                     + (chain.end[1] - chain.start[1]).powi(2);
-                let mut closes = gap2 < MAX_GAP_MM * MAX_GAP_MM;
-                if let Some((_, _, d2)) = next
-                    && closes
-                    && gap2 < d2
-                {
-                    // A loop shorter than the gap is not closed on itself.
-                    closes = gap2.sqrt() < 0.3 * chain.length;
-                }
+                // A chain closes on itself over a gap within reach, unless another chain's end
+                // is nearer, or is there and the chain is too short for its gap (a loop of a
+                // few segments across a 2 mm gap is a sliver, not a contour).
+                let closes = gap2 < MAX_GAP_MM * MAX_GAP_MM
+                    && next.is_none_or(|(_, _, d2)| gap2 <= d2 && gap2.sqrt() < 0.3 * chain.length);
                 if closes {
                     let points = chain.points - usize::from(gap2 == 0.0);
                     if points >= 3 {

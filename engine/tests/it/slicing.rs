@@ -224,3 +224,32 @@ fn slices_do_not_depend_on_the_number_of_threads() {
         );
     }
 }
+
+/// A triangle soup (no two faces share a corner: every edge is open) slices as the welded part
+/// does: its contour pieces are joined over their hair-wide gaps into the same loops.
+#[test]
+fn a_triangle_soup_slices_as_the_welded_part() {
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    let welded = super::gridded_box([12.0, 8.0, 6.0], 6);
+    let mut rng = StdRng::seed_from_u64(7);
+    let soup: Vec<[[f32; 3]; 3]> = (0..welded.triangles().len())
+        .map(|face| {
+            let shift: [f32; 3] = std::array::from_fn(|_| rng.random_range(-1e-4..1e-4));
+            welded
+                .corners(face)
+                .map(|p| std::array::from_fn(|i| p[i] + shift[i]))
+        })
+        .collect();
+    let soup = Mesh::from_triangles(&soup, Format::BinaryStl).expect("soup");
+    assert_eq!(soup.triangles().len(), welded.triangles().len());
+    let plan = LayerPlan::new(0.25, 0.2).expect("valid");
+    let (a, b) = (slice(&welded, &plan), slice(&soup, &plan));
+    assert_eq!(a.layers.len(), b.layers.len());
+    for (x, y) in a.layers.iter().zip(&b.layers) {
+        assert!(
+            (x.area_mm2 - y.area_mm2).abs() < 0.05 && (x.contour_mm - y.contour_mm).abs() < 0.05,
+            "{x:?} vs {y:?}"
+        );
+    }
+}
