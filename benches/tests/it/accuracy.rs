@@ -52,19 +52,19 @@ fn the_fdm_estimate_does_not_regress() {
             0.05,
             1.4,
         ),
-        ("worst time error", summary.time.1, 0.25, 23.2),
+        ("worst time error", summary.time.1, 0.25, 22.2),
         ("worst filament error", summary.filament.1, 0.10, 8.6),
         (
             "median supports-on time error",
             summary.supported_time.0,
             0.10,
-            7.4,
+            6.4,
         ),
         (
             "worst supports-on time error",
             summary.supported_time.1,
             0.25,
-            23.2,
+            20.1,
         ),
         (
             "median support mass error",

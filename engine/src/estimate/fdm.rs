@@ -30,7 +30,9 @@
 //!   the mesh's edges) to the speed the jerk limit allows there, and speeds up again, as far
 //!   as the corners' mean spacing lets it (a gear's teeth are too short to reach full speed);
 //! - every layer begins with a move up (at the z speed and acceleration) and two retractions
-//!   (the layer change, and the travel from perimeters to infill); the first layer also prints
+//!   (the layer change, and the travel from perimeters to infill), and each further separate
+//!   body it crosses costs a travel (their mean distance to the nearest other) and two more
+//!   retractions; the first layer also prints
 //!   the skirt, its contour plus a circle of the skirt's distance;
 //! - a layer faster than `slowdown_below_layer_time` is slowed to it, but never below
 //!   `min_print_speed`;
@@ -105,6 +107,82 @@ fn corner_time(turn_deg: f64, speed: f64, acceleration: f64, jerk: f64, spacing:
         (speed - at_corner).powi(2) / (acceleration * speed)
     } else {
         (2.0 * (peak - at_corner) / acceleration - spacing / speed).max(0.0)
+    }
+}
+
+/// The separate bodies of a part (shells enclosing a volume, none meeting another): the
+/// heights each spans above the plate, and how far apart they are (the mean distance from each
+/// body's centre to the nearest other's). None when the part is one body or its bodies meet.
+struct Bodies {
+    spans: Vec<(f64, f64)>,
+    spacing_mm: f64,
+}
+
+impl Bodies {
+    fn of(mesh: &Mesh) -> Bodies {
+        let none = Bodies {
+            spans: Vec::new(),
+            spacing_mm: 0.0,
+        };
+        let shells = mesh.shells();
+        // Whether bodies meet is known once the part has been sliced; meeting bodies print as
+        // one island where they meet, and are left alone here.
+        if shells.count < 2 || shells.bodies_meet.get() != Some(&false) {
+            return none;
+        }
+        let plate = mesh
+            .positions()
+            .iter()
+            .map(|p| f64::from(p[2]))
+            .fold(f64::INFINITY, f64::min);
+        let mut boxes = vec![([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]); shells.count];
+        for (triangle, &shell) in mesh.triangles().iter().zip(&shells.of_face) {
+            let (low, high) = &mut boxes[shell as usize];
+            for &v in triangle {
+                for (axis, &c) in mesh.positions()[v as usize].iter().enumerate() {
+                    low[axis] = low[axis].min(f64::from(c));
+                    high[axis] = high[axis].max(f64::from(c));
+                }
+            }
+        }
+        let bodies: Vec<_> = (0..shells.count)
+            .filter(|&s| shells.volumes[s] > 0.0)
+            .map(|s| boxes[s])
+            .collect();
+        if bodies.len() < 2 {
+            return none;
+        }
+        let centre = |b: &([f64; 3], [f64; 3])| [(b.0[0] + b.1[0]) / 2.0, (b.0[1] + b.1[1]) / 2.0];
+        let nearest: f64 = bodies
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                bodies
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != k)
+                    .map(|(_, b)| {
+                        let (p, q) = (centre(a), centre(b));
+                        ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
+                    })
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum();
+        Bodies {
+            spans: bodies
+                .iter()
+                .map(|b| (b.0[2] - plate, b.1[2] - plate))
+                .collect(),
+            spacing_mm: nearest / bodies.len() as f64,
+        }
+    }
+
+    /// How many bodies the plane at `z` above the plate cuts.
+    fn crossing(&self, z: f64) -> usize {
+        self.spans
+            .iter()
+            .filter(|&&(low, high)| low < z && z <= high)
+            .count()
     }
 }
 
@@ -207,6 +285,7 @@ pub fn estimate(
 ) -> Option<FdmEstimate> {
     let plan = LayerPlan::new(process.first_layer_height_mm, process.layer_height_mm).ok()?;
     let slices = slice(mesh, &plan);
+    let bodies = Bodies::of(mesh);
     let layers = &slices.layers;
     let density = process.fill_density_percent / 100.0;
     // The area inside the perimeters of each layer (an inside-out part counts as material).
@@ -391,6 +470,23 @@ pub fn estimate(
         }
         if process.retract_speed_mm_s > 0.0 {
             time += 2.0 * 2.0 * process.retract_length_mm / process.retract_speed_mm_s;
+        }
+        // Each further body the layer crosses is reached by a travel, with a retraction before
+        // it and another between its perimeters and its infill.
+        let others = bodies.crossing(layer.top_mm - h / 2.0).saturating_sub(1);
+        if others > 0 {
+            let retractions = if process.retract_speed_mm_s > 0.0 {
+                2.0 * 2.0 * process.retract_length_mm / process.retract_speed_mm_s
+            } else {
+                0.0
+            };
+            let travel = run_time(
+                bodies.spacing_mm,
+                bodies.spacing_mm,
+                process.travel_speed_mm_s,
+                process.default_acceleration_mm_s2,
+            );
+            time += others as f64 * (travel + retractions);
         }
         // The skirt around the first layer, at the first layer's speed.
         if first && process.skirts > 0 {

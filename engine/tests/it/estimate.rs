@@ -109,3 +109,41 @@ fn solid_over_sparse_infill_is_bridged() {
     let plate_solid = estimate(&plate, &as_solid, None).expect("estimate");
     assert_eq!(plate_base, plate_solid);
 }
+
+/// Separate bodies are reached by a travel on every layer they share, with its retractions:
+/// two cubes 90 mm apart take longer than the same cubes 10 mm apart, by about the extra
+/// travel, and nothing else changes.
+#[test]
+fn separate_bodies_cost_a_travel_each_layer() {
+    use pricing_engine::mesh::{Format, Mesh};
+    let pair = |gap: f32| {
+        let mut triangles = super::cuboid([0.0; 3], [10.0; 3]);
+        triangles.extend(super::cuboid([10.0 + gap, 0.0, 0.0], [10.0; 3]));
+        let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("mesh");
+        // (Without the cooling slow-down, which would stretch these short layers anyway.)
+        let process = FdmProcess {
+            slowdown_below_layer_time_s: 0.0,
+            ..process()
+        };
+        estimate(&mesh, &process, None).expect("estimate")
+    };
+    let (near, far) = (pair(10.0), pair(90.0));
+    assert!(relative(near.filament_mm, far.filament_mm) < 1e-12);
+    assert_eq!(near.layers, 50);
+    // 50 layers, each with one travel 80 mm longer (centres 20 and 100 mm apart), at 150 mm/s
+    // and 1000 mm/s2; the retractions are the same.
+    let per_layer = |d: f64| {
+        let (v, a) = (150.0, 1000.0);
+        if d >= v * v / a {
+            d / v + v / a
+        } else {
+            2.0 * (d / a).sqrt()
+        }
+    };
+    let expected = 50.0 * (per_layer(100.0) - per_layer(20.0));
+    let extra = far.print_time_s - near.print_time_s;
+    assert!(
+        (extra - expected).abs() < 0.1 * expected,
+        "{extra} s vs {expected} s"
+    );
+}
