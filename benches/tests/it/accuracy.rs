@@ -44,7 +44,7 @@ fn the_fdm_estimate_does_not_regress() {
             "median time error",
             median(rows.iter().map(|r| r.time_error().abs()).collect()),
             0.10,
-            7.1,
+            6.4,
         ),
         (
             "median filament error",
@@ -52,19 +52,19 @@ fn the_fdm_estimate_does_not_regress() {
             0.05,
             1.4,
         ),
-        ("worst time error", summary.time.1, 0.25, 22.2),
+        ("worst time error", summary.time.1, 0.25, 18.4),
         ("worst filament error", summary.filament.1, 0.10, 8.6),
         (
             "median supports-on time error",
             summary.supported_time.0,
             0.10,
-            6.4,
+            6.8,
         ),
         (
             "worst supports-on time error",
             summary.supported_time.1,
             0.25,
-            20.1,
+            18.1,
         ),
         (
             "median support mass error",

@@ -34,8 +34,8 @@
 //!   body it crosses costs a travel (their mean distance to the nearest other) and two more
 //!   retractions; the first layer also prints
 //!   the skirt, its contour plus a circle of the skirt's distance;
-//! - a layer faster than `slowdown_below_layer_time` is slowed to it, but never below
-//!   `min_print_speed`;
+//! - a layer faster than `slowdown_below_layer_time` is slowed to it, its extrusions but not
+//!   its moves (layer change, retractions, travels), and never below `min_print_speed`;
 //! - the print starts with the travel from home to the part (`start_travel_mm`) and ends with
 //!   the end G-code's lift (`end_lift_mm`): seconds that decide the time of a tiny part.
 //!
@@ -321,6 +321,8 @@ pub fn estimate(
         } = *layer;
         let first = i == 0;
         let mut volume_extra = 0.0;
+        // Time spent moving without extruding: layer change, retractions, travels.
+        let mut moves = 0.0;
         let w = if first {
             process.first_layer_extrusion_width_mm
         } else {
@@ -452,16 +454,19 @@ pub fn estimate(
             // (A path under a micrometre is the rounding of areas that cancel, not a line.)
             if path_length > 1e-3 && run > 0.0 {
                 let lines = (path_length / run).max(1.0);
-                time += lines * run_time(line_spacing, line_spacing, speed, acceleration);
+                let joins = lines * run_time(line_spacing, line_spacing, speed, acceleration);
+                time += joins;
                 if extruded {
                     length += lines * line_spacing;
+                } else {
+                    moves += joins;
                 }
             }
         }
         // Moving up to this layer, with the filament retracted and pushed again; and one more
         // retraction for the travel from the perimeters to the infill.
         if !first {
-            time += run_time(
+            moves += run_time(
                 h,
                 h,
                 process.travel_speed_z_mm_s,
@@ -469,7 +474,7 @@ pub fn estimate(
             );
         }
         if process.retract_speed_mm_s > 0.0 {
-            time += 2.0 * 2.0 * process.retract_length_mm / process.retract_speed_mm_s;
+            moves += 2.0 * 2.0 * process.retract_length_mm / process.retract_speed_mm_s;
         }
         // Each further body the layer crosses is reached by a travel, with a retraction before
         // it and another between its perimeters and its infill.
@@ -486,8 +491,9 @@ pub fn estimate(
                 process.travel_speed_mm_s,
                 process.default_acceleration_mm_s2,
             );
-            time += others as f64 * (travel + retractions);
+            moves += others as f64 * (travel + retractions);
         }
+        time += moves;
         // The skirt around the first layer, at the first layer's speed.
         if first && process.skirts > 0 {
             let loop_mm = contour + std::f64::consts::TAU * process.skirt_distance_mm;
@@ -521,10 +527,12 @@ pub fn estimate(
             );
             time += f64::from(count) * (external + inner_loops * inner_share * inner);
         }
+        // Cooling slows the extrusions, not the moves between them, and none below
+        // `min_print_speed`.
         if time < process.slowdown_below_layer_time_s {
             time = process
                 .slowdown_below_layer_time_s
-                .min(length / process.min_print_speed_mm_s)
+                .min(length / process.min_print_speed_mm_s + moves)
                 .max(time);
         }
         total_time += time;

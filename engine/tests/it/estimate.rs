@@ -147,3 +147,25 @@ fn separate_bodies_cost_a_travel_each_layer() {
         "{extra} s vs {expected} s"
     );
 }
+
+/// Cooling slows the extrusions, not the moves between them: on a part whose layers are
+/// slowed to the minimum print speed, longer retractions add their whole time.
+#[test]
+fn cooling_stretches_extrusions_not_moves() {
+    let part = gridded_box([8.0, 8.0, 5.0], 1);
+    let base = process();
+    let slower_retractions = FdmProcess {
+        retract_length_mm: 2.0 * base.retract_length_mm,
+        ..base
+    };
+    let a = estimate(&part, &base, None).expect("estimate");
+    let b = estimate(&part, &slower_retractions, None).expect("estimate");
+    // Two retractions a layer (the layer change, perimeters to infill), each out and back.
+    let per_layer = 2.0 * 2.0 * base.retract_length_mm / base.retract_speed_mm_s;
+    let expected = a.layers as f64 * per_layer;
+    let extra = b.print_time_s - a.print_time_s;
+    assert!(
+        (extra - expected).abs() < 1e-6 * expected.max(1.0),
+        "{extra} s vs {expected} s"
+    );
+}
