@@ -245,9 +245,9 @@ pub fn quote_model_observed(
             ),
         });
     }
-    // The BVH (for supports and thin walls) and the edge map and shells (for slicing) are built once and
-    // shared by every orientation; built beside the candidate search, not in a candidate's
-    // way while the other threads wait for it.
+    // The BVH (for supports and thin walls), the edge map and the shells (for slicing) are
+    // built once and shared by every orientation; built beside the candidate search, not in a
+    // candidate's way while the other threads wait for it.
     let ((candidates, hull), ()) = staged(observer, Stage::Prepare, || {
         rayon::join(
             || match options.orientation {

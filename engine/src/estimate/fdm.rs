@@ -59,6 +59,7 @@
 
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
+use crate::slicing::union::{self, Box3};
 use crate::slicing::{Layer, LayerPlan, corner_turn_deg, slice};
 use crate::support::{SupportSettings, Supports};
 
@@ -124,35 +125,26 @@ impl Bodies {
             spans: Vec::new(),
             spacing_mm: 0.0,
         };
-        let shells = mesh.shells();
-        // Whether bodies meet is known once the part has been sliced; meeting bodies print as
-        // one island where they meet, and are left alone here.
-        if shells.count < 2 || shells.bodies_meet.get() != Some(&false) {
+        // Bodies that meet print as one island where they meet, and are left alone here.
+        if union::bodies_meet(mesh) != Some(false) {
             return none;
         }
-        let plate = mesh
-            .positions()
+        let shells = mesh.shells();
+        let positions = mesh.positions();
+        let plate = positions
             .iter()
             .map(|p| f64::from(p[2]))
             .fold(f64::INFINITY, f64::min);
-        let mut boxes = vec![([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]); shells.count];
-        for (triangle, &shell) in mesh.triangles().iter().zip(&shells.of_face) {
-            let (low, high) = &mut boxes[shell as usize];
-            for &v in triangle {
-                for (axis, &c) in mesh.positions()[v as usize].iter().enumerate() {
-                    low[axis] = low[axis].min(f64::from(c));
-                    high[axis] = high[axis].max(f64::from(c));
-                }
-            }
-        }
-        let bodies: Vec<_> = (0..shells.count)
-            .filter(|&s| shells.volumes[s] > 0.0)
+        let boxes =
+            union::shell_boxes(mesh, shells, &|v: u32| positions[v as usize].map(f64::from));
+        let bodies: Vec<Box3> = (0..shells.count)
+            .filter(|&s| shells.is_body(s))
             .map(|s| boxes[s])
             .collect();
         if bodies.len() < 2 {
             return none;
         }
-        let centre = |b: &([f64; 3], [f64; 3])| [(b.0[0] + b.1[0]) / 2.0, (b.0[1] + b.1[1]) / 2.0];
+        let centre = |b: &Box3| [(b.0[0] + b.1[0]) / 2.0, (b.0[1] + b.1[1]) / 2.0];
         let nearest: f64 = bodies
             .iter()
             .enumerate()
@@ -312,6 +304,12 @@ pub fn estimate(
     let mut total_time = 0.0;
     let mut total_volume = 0.0;
     let mut solid_below = 0.0;
+    // One retraction: the filament pulled back and pushed again.
+    let retraction = if process.retract_speed_mm_s > 0.0 {
+        2.0 * process.retract_length_mm / process.retract_speed_mm_s
+    } else {
+        0.0
+    };
     for (i, layer) in layers.iter().enumerate() {
         let Layer {
             height_mm: h,
@@ -473,25 +471,18 @@ pub fn estimate(
                 process.z_acceleration_mm_s2,
             );
         }
-        if process.retract_speed_mm_s > 0.0 {
-            moves += 2.0 * 2.0 * process.retract_length_mm / process.retract_speed_mm_s;
-        }
+        moves += 2.0 * retraction;
         // Each further body the layer crosses is reached by a travel, with a retraction before
         // it and another between its perimeters and its infill.
         let others = bodies.crossing(layer.top_mm - h / 2.0).saturating_sub(1);
         if others > 0 {
-            let retractions = if process.retract_speed_mm_s > 0.0 {
-                2.0 * 2.0 * process.retract_length_mm / process.retract_speed_mm_s
-            } else {
-                0.0
-            };
             let travel = run_time(
                 bodies.spacing_mm,
                 bodies.spacing_mm,
                 process.travel_speed_mm_s,
                 process.default_acceleration_mm_s2,
             );
-            moves += others as f64 * (travel + retractions);
+            moves += others as f64 * (travel + 2.0 * retraction);
         }
         time += moves;
         // The skirt around the first layer, at the first layer's speed.

@@ -193,6 +193,16 @@ pub(crate) struct Shells {
     pub(crate) bodies_meet: OnceLock<bool>,
 }
 
+/// A shell enclosing less than this (cubic millimetres) is a sliver, not a body.
+const MIN_BODY_MM3: f64 = 1e-3;
+
+impl Shells {
+    /// Whether shell `shell` is a body: it encloses a volume (a void or a sliver does not).
+    pub(crate) fn is_body(&self, shell: usize) -> bool {
+        self.volumes[shell] > MIN_BODY_MM3
+    }
+}
+
 const IDENTITY: [[f64; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
 /// Where the millimetre scale of a mesh came from.
@@ -706,5 +716,49 @@ impl Soup {
     /// Welds the triangles into a mesh (the second half of [`parse`]).
     pub fn weld(&self, format: Format) -> Result<Mesh, MeshError> {
         Mesh::from_triangles(&self.triangles, format)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Mesh::shells` walks the edge map the slicer uses; the analysis finds shells with its own
+    /// union-find. Both must count the same shells (trimesh's bodies), on every fixture and
+    /// shared model.
+    #[test]
+    fn the_slicer_and_the_analysis_count_the_same_shells() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        for dir in [root.join("fixtures/models"), root.join("../shared/models")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true but {} is missing",
+                    dir.display()
+                );
+                eprintln!("SKIPPED: {} is missing", dir.display());
+                continue;
+            };
+            files.extend(entries.map(|entry| entry.expect("entry").path()));
+        }
+        let mut compared = 0;
+        for path in files {
+            let Ok(mesh) = parse(
+                &std::fs::read(&path).expect("file"),
+                &LoadOptions::default(),
+            ) else {
+                continue;
+            };
+            let analysis = crate::analyze(&mesh);
+            assert_eq!(
+                mesh.shells().count,
+                analysis.shells.len(),
+                "{}",
+                path.display()
+            );
+            compared += 1;
+        }
+        assert!(compared >= 10, "{compared} models");
     }
 }

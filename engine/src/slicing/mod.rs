@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use crate::mesh::Mesh;
 
 mod open;
-mod union;
+pub(crate) mod union;
 
 /// How layers are stacked: positive, finite heights (the constructor checks).
 #[derive(Debug, Clone, Copy, PartialEq)]

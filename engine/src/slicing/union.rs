@@ -25,10 +25,6 @@ use crate::mesh::{Mesh, Shells};
 /// shells are compared pairwise by their bounding boxes.
 const MAX_SHELLS: usize = 4096;
 
-/// A shell enclosing less than this (cubic millimetres) is a sliver, not a body that can
-/// overlap another.
-const MIN_BODY_MM3: f64 = 1e-3;
-
 /// How far beside a contour the winding of its own shell is taken, in millimetres.
 const SIDE_STEP_MM: f64 = 1e-7;
 
@@ -50,13 +46,10 @@ pub(super) fn involved_shells(
     mesh: &Mesh,
     local: &(impl Fn(u32) -> [f64; 3] + Sync),
 ) -> Option<Vec<bool>> {
-    let shells = mesh.shells();
-    if shells.count < 2
-        || shells.count > MAX_SHELLS
-        || !*shells.bodies_meet.get_or_init(|| bodies_meet(mesh, shells))
-    {
+    if bodies_meet(mesh) != Some(true) {
         return None;
     }
+    let shells = mesh.shells();
     let boxes = shell_boxes(mesh, shells, local);
     let mut involved = vec![false; shells.count];
     for a in 0..shells.count {
@@ -70,9 +63,28 @@ pub(super) fn involved_shells(
     Some(involved)
 }
 
-type Box3 = ([f64; 3], [f64; 3]);
+/// Whether two of the mesh's bodies meet (see [`Shells::is_body`]), found once per mesh;
+/// `None` for a mesh of more than `MAX_SHELLS` shells, which are never compared.
+pub(crate) fn bodies_meet(mesh: &Mesh) -> Option<bool> {
+    let shells = mesh.shells();
+    if shells.count < 2 {
+        return Some(false);
+    }
+    if shells.count > MAX_SHELLS {
+        return None;
+    }
+    Some(
+        *shells
+            .bodies_meet
+            .get_or_init(|| any_bodies_meet(mesh, shells)),
+    )
+}
 
-fn shell_boxes(
+/// A box: its lowest and highest corners.
+pub(crate) type Box3 = ([f64; 3], [f64; 3]);
+
+/// Each shell's bounding box, from the vertices' coordinates given by `point`.
+pub(crate) fn shell_boxes(
     mesh: &Mesh,
     shells: &Shells,
     point: &(impl Fn(u32) -> [f64; 3] + Sync),
@@ -98,12 +110,10 @@ fn boxes_overlap(a: &Box3, b: &Box3) -> bool {
 /// Whether two bodies (shells enclosing a volume) of the mesh meet: their surfaces cross, or
 /// one holds the other. Bodies apart, however their bounding boxes overlap (parts nested on a
 /// plate), never need uniting, in any orientation.
-fn bodies_meet(mesh: &Mesh, shells: &Shells) -> bool {
+fn any_bodies_meet(mesh: &Mesh, shells: &Shells) -> bool {
     let point = |v: u32| mesh.positions()[v as usize].map(f64::from);
     let boxes = shell_boxes(mesh, shells, &point);
-    let bodies: Vec<usize> = (0..shells.count)
-        .filter(|&s| shells.volumes[s] > MIN_BODY_MM3)
-        .collect();
+    let bodies: Vec<usize> = (0..shells.count).filter(|&s| shells.is_body(s)).collect();
     let mut faces_of: Vec<Vec<u32>> = vec![Vec::new(); shells.count];
     for (face, &shell) in shells.of_face.iter().enumerate() {
         faces_of[shell as usize].push(face as u32);
