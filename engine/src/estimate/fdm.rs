@@ -44,7 +44,8 @@
 //! `support_spacing` apart (plus the flow's own spacing), as long as the supports are wide
 //! (the mean chord, `pi V / S` of their volume and side area), joined along about half of each
 //! layer's outline (a zigzag's turns alternate sides; a strip narrower than the spacing is all
-//! outline); their tops get `support_interface_layers` dense layers (lines
+//! outline); the top `support_interface_layers` of those under shallow overhangs (whose
+//! layers reach 60% of an extrusion's width past the one below) are dense instead (lines
 //! `support_interface_spacing` apart) at the interface speed; their first layer on the plate,
 //! expanded by `support_first_layer_expansion_mm`, is filled at
 //! `support_first_layer_density_percent` at the first layer's width and speed; and every layer
@@ -53,9 +54,9 @@
 //! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
 //! longer travels between islands, the slower speed of small perimeters, gap fill; support
 //! lines printed in layers the cooling slows down (PrusaSlicer's tiny supports cost seconds a
-//! layer); for supports, the travel between separate support islands of a layer, and where
-//! PrusaSlicer's support grid starts (ours is fixed in the part's coordinates, so a cell may
-//! reach past a wall more or less than the slicer's does).
+//! layer); for supports, the travel between separate support islands of a layer, and their
+//! thicker layers (PrusaSlicer prints supports in layers up to 0.25 mm, not synchronised with
+//! the part's).
 
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
@@ -191,23 +192,38 @@ fn section(w: f64, h: f64) -> f64 {
 /// height (thinner gaps hold no support) and its first layer's expansion.
 pub fn support_settings(process: &FdmProcess) -> SupportSettings {
     SupportSettings {
-        overhang_angle_deg: process.support_threshold_deg,
+        // A face at the threshold itself needs support too: PrusaSlicer adds a degree to
+        // make its threshold inclusive (a 45-degree chamfer is supported at 45).
+        overhang_angle_deg: process.support_threshold_deg + 1.0,
         pattern_cell_mm: process.support_spacing_mm
             + spacing(process.support_extrusion_width_mm, process.layer_height_mm),
         min_gap_mm: process.layer_height_mm,
         min_plate_gap_mm: process.first_layer_height_mm + process.support_contact_distance_mm,
         first_layer_expansion_mm: process.support_first_layer_expansion_mm,
+        xy_gap_mm: process.support_xy_spacing_mm,
+        contact_gap_mm: process.support_contact_distance_mm,
+        // PrusaSlicer gives no dense interface to an overhang whose layers reach less than 60%
+        // of an extrusion's width past the layer below.
+        interface_angle_deg: (process.layer_height_mm
+            / (DENSE_INTERFACE_REACH * process.extrusion_width_mm))
+            .atan()
+            .to_degrees(),
         ..SupportSettings::default()
     }
 }
+
+/// How far past the layer below, in extrusion widths, an overhang's layer must reach for
+/// its support to get dense interface layers (PrusaSlicer's supports).
+const DENSE_INTERFACE_REACH: f64 = 0.6;
 
 /// The filament volume and the time to print `supports`.
 fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     // The supports grown to the pattern's cells and trimmed by the part (`support_settings`
     // always asks for them).
-    let (volume, contact) = (
+    let (volume, contact, interface) = (
         supports.pattern_volume_mm3,
         supports.pattern_contact_area_mm2,
+        supports.pattern_interface_area_mm2,
     );
     if volume <= 0.0 && contact <= 0.0 && supports.first_layer_area_mm2 <= 0.0 {
         return (0.0, 0.0);
@@ -220,15 +236,24 @@ fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     // end to the next line's start; a strip narrower than the lines' pitch is all outline),
     // a pitch at a time. The lines are as long as the support is wide: Cauchy's mean chord
     // pi A / P of each layer, here of all layers at once (volume over side area).
-    let lines_length = volume / (h * body_pitch);
-    let joins_length = supports.pattern_side_area_mm2 / (2.0 * h);
+    // The top `support_interface_layers` of the supports are their interface, dense lines
+    // under the part, and the rest their body (a support shorter than that is all interface).
+    let interface_volume =
+        (interface * f64::from(process.support_interface_layers) * h).min(volume.max(0.0));
+    let body = if volume > 0.0 {
+        (volume - interface_volume) / volume
+    } else {
+        0.0
+    };
+    let lines_length = body * volume / (h * body_pitch);
+    let joins_length = body * supports.pattern_side_area_mm2 / (2.0 * h);
     let chord = if supports.pattern_side_area_mm2 > 0.0 {
         std::f64::consts::PI * volume / supports.pattern_side_area_mm2
     } else {
         contact.sqrt()
     }
     .max(w);
-    let interface_length = contact * f64::from(process.support_interface_layers) / interface_pitch;
+    let interface_length = interface_volume / (h * interface_pitch);
     // The first layer under the supports is dense, at the first layer's width and speed.
     let (first_w, first_h) = (
         process.first_layer_extrusion_width_mm,

@@ -131,6 +131,9 @@ pub struct FdmProcess {
     /// which shape that layer with or without a raft).
     pub support_first_layer_expansion_mm: f64,
     pub support_first_layer_density_percent: f64,
+    /// How far supports keep from the part's walls beside them (PrusaSlicer's
+    /// `support_material_xy_spacing`, there a share of the external perimeter's width).
+    pub support_xy_spacing_mm: f64,
 }
 
 /// A resin (SLA / DLP) process: every layer is exposed, then the vat tilts to peel it (slowly
@@ -599,6 +602,7 @@ fn validate_fdm(section: &str, p: FdmProcess) -> Result<FdmProcess, PriceBookErr
             "support_first_layer_expansion_mm",
             p.support_first_layer_expansion_mm,
         ),
+        ("support_xy_spacing_mm", p.support_xy_spacing_mm),
     ] {
         if !(value.is_finite() && value >= 0.0) {
             return Err(field_error(

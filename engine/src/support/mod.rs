@@ -19,15 +19,23 @@
 //!   gap that thin (a part's bottom that is not quite flat, two bodies a hair apart). Nor is a
 //!   column on the plate lower than `min_plate_gap_mm` (the first layer and the contact gap): a
 //!   slicer cannot put a support layer under its first (the Octopus bracket's 0.3 mm chamfers).
-//! - Each remaining column is a contact, and a contact grows to the whole cell of the support
-//!   pattern it stands in (`pattern_cell_mm`: the line spacing plus one line): every grid point
-//!   of the cell carries support from the contact's height down to the part below it or the
-//!   plate, unless the point is inside the part at that height (the slicer trims supports by the
-//!   part). So a small overhang beside a wall gets a cell-wide support beside the wall, down to
-//!   the plate, as in PrusaSlicer's G-code.
+//! - Each remaining column is a contact, and a contact grows to the whole cells of the support
+//!   pattern that its grid cell overlaps (`pattern_cell_mm`: the line spacing plus one line;
+//!   the pattern has a corner at the centre of the part's bounding box, as PrusaSlicer lays
+//!   it): every grid point of those cells carries support from the contact's height down to
+//!   the part below it or the plate, unless the point is inside the part at that height (the
+//!   slicer trims supports by the part). So a small overhang beside a wall gets a cell-wide
+//!   support beside the wall, down to the plate, as in PrusaSlicer's G-code.
+//! - A support ends `contact_gap_mm` under the part it holds, and starts as far over the part
+//!   it stands on; and it keeps `xy_gap_mm` from the part's walls beside it (where a grid
+//!   cell's neighbour is inside the part, a strip that wide along their shared side holds
+//!   none), so a slot narrower than two gaps holds no support.
+//! - Its top is a dense interface only under overhangs sloping less than
+//!   `interface_angle_deg` (PrusaSlicer gives none to overhangs whose layers reach only a
+//!   little past the layer below).
 //! - The first layer of every support standing on the plate reaches `first_layer_expansion_mm`
 //!   further out (PrusaSlicer's `raft_first_layer_expansion`, which holds without a raft too),
-//!   but not into the part's own first layer.
+//!   but not into the part's own first layer nor within `xy_gap_mm` of it.
 //!
 //! The face below a point is found one of two ways, with the same answer: a ray cast down
 //! through parry3d's BVH, for few points on a fine mesh; or, for many points, every face
@@ -65,6 +73,17 @@ pub struct SupportSettings {
     pub min_plate_gap_mm: f64,
     /// How far the first layer of the supports on the plate reaches beyond them.
     pub first_layer_expansion_mm: f64,
+    /// How far supports keep from the part's walls beside them (PrusaSlicer's
+    /// `support_material_xy_spacing`): a gap narrower than twice this holds none.
+    pub xy_gap_mm: f64,
+    /// Only supports under faces sloping less than this get dense interface layers on top
+    /// (steeper overhangs, each layer reaching only a little past the one below, are held
+    /// by the support's body alone).
+    pub interface_angle_deg: f64,
+    /// The gap a grown support leaves under the part it holds up, and over the part it stands
+    /// on (PrusaSlicer's `support_material_contact_distance`; its bottom distance 0 means the
+    /// same).
+    pub contact_gap_mm: f64,
 }
 
 impl Default for SupportSettings {
@@ -76,6 +95,9 @@ impl Default for SupportSettings {
             min_gap_mm: 0.0,
             min_plate_gap_mm: 0.0,
             first_layer_expansion_mm: 0.0,
+            xy_gap_mm: 0.0,
+            interface_angle_deg: 90.0,
+            contact_gap_mm: 0.0,
         }
     }
 }
@@ -92,6 +114,9 @@ pub struct Supports {
     /// by the part (0 without a pattern cell).
     pub pattern_volume_mm3: f64,
     pub pattern_contact_area_mm2: f64,
+    /// The part of their top area under overhangs that get dense interface layers
+    /// (`SupportSettings::interface_angle_deg`).
+    pub pattern_interface_area_mm2: f64,
     /// The area of their sides (outline times height, summed over the layers): a slicer joins
     /// the lines of each layer's support along its outline.
     pub pattern_side_area_mm2: f64,
@@ -113,6 +138,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         n_columns: 0,
         pattern_volume_mm3: 0.0,
         pattern_contact_area_mm2: 0.0,
+        pattern_interface_area_mm2: 0.0,
         pattern_side_area_mm2: 0.0,
         first_layer_area_mm2: 0.0,
     };
@@ -133,13 +159,22 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
     } else {
         0.0
     };
-    let (region, points) = overhang_points(mesh, &overhangs, grid, reach);
+    let (region, points) =
+        overhang_points(mesh, &overhangs, grid, reach, settings.interface_angle_deg);
     let grid = region.grid;
     // A pattern cell is at least a grid cell.
-    let pattern = grows.then(|| PatternCells::new(&region, cell.max(grid)));
-    let grown_cells = pattern
-        .as_ref()
-        .map(|pattern| pattern.grid_cells_of(&region, &points));
+    let pattern = grows.then(|| PatternCells::new(&region, cell.max(grid), centre(mesh)));
+    // With a gap to keep, the cells beside the grown ones are asked about too (is the part
+    // there?).
+    let gap = finite_or_zero(settings.xy_gap_mm);
+    let grown_cells = pattern.as_ref().map(|pattern| {
+        let cells = pattern.grid_cells_of(&points);
+        if gap > 0.0 {
+            cells.with_neighbours(region.columns, region.len())
+        } else {
+            cells
+        }
+    });
     let asked = points.len() + grown_cells.as_ref().map_or(0, Marks::count);
     // Each ray walks the BVH; the raster walks every face once. Rays win while the points are
     // few against the faces (a fine mesh with small overhangs), the raster otherwise.
@@ -181,6 +216,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         let grown = pattern.grow(&region, &hangs, &columns, settings, plate);
         result.pattern_volume_mm3 = grown.volume_mm3;
         result.pattern_contact_area_mm2 = grown.top_area_mm2;
+        result.pattern_interface_area_mm2 = grown.interface_area_mm2;
         result.pattern_side_area_mm2 = grown.side_area_mm2;
         result.first_layer_area_mm2 =
             first_layer_area(mesh, &region, &grown.on_plate, settings, plate);
@@ -193,16 +229,18 @@ fn finite_or_zero(v: f64) -> f64 {
 }
 
 /// The cells of the slicer's support pattern over the region, numbered row by row; each holds
-/// the grid cells whose centres fall in it.
+/// the grid cells whose centres fall in it. As PrusaSlicer's, the pattern has a corner at the
+/// centre of the part's bounding box, so a part supported where it stands and moved across
+/// the plate gets the same supports.
 struct PatternCells {
     columns: usize,
     rows: usize,
     /// Per pattern column (row), the first grid column (row) in it, and one past the last.
     column_starts: Vec<usize>,
     row_starts: Vec<usize>,
-    /// Per grid column (row), its pattern column (row).
-    of_column: Vec<u32>,
-    of_row: Vec<u32>,
+    /// Per grid column (row), the first and last pattern columns (rows) its side overlaps.
+    column_spans: Vec<[u32; 2]>,
+    row_spans: Vec<[u32; 2]>,
     grid_columns: usize,
 }
 
@@ -210,33 +248,45 @@ struct PatternCells {
 struct Grown {
     volume_mm3: f64,
     top_area_mm2: f64,
+    interface_area_mm2: f64,
     side_area_mm2: f64,
     /// The grid cells whose support stands on the plate.
     on_plate: Marks,
 }
 
 impl PatternCells {
-    fn new(region: &Region, cell: f64) -> PatternCells {
-        // Along each axis, the pattern cell of each grid cell's centre (never decreasing).
-        let axis = |first: i64, count: usize| {
-            let of = |n: usize| floor((first as f64 + n as f64 + 0.5) * region.grid / cell);
-            let base = of(0);
-            let of: Vec<u32> = (0..count).map(|n| (of(n) - base) as u32).collect();
+    /// Pattern cells `cell` wide, with a corner at `origin` (x, y).
+    fn new(region: &Region, cell: f64, origin: [f64; 2]) -> PatternCells {
+        // Along each axis, the pattern cell of each grid cell's centre (never decreasing), and
+        // the first and last pattern cells that the grid cell's side overlaps.
+        let axis = |first: i64, count: usize, origin: f64| {
+            let at = |x: f64| floor((x * region.grid - origin) / cell);
+            let base = at(first as f64 + 0.5);
+            let of: Vec<u32> = (0..count)
+                .map(|n| (at(first as f64 + n as f64 + 0.5) - base) as u32)
+                .collect();
             let cells = of.last().map_or(0, |&last| last as usize + 1);
             let starts: Vec<usize> = (0..=cells)
                 .map(|k| of.partition_point(|&p| (p as usize) < k))
                 .collect();
-            (of, starts)
+            let last = cells.saturating_sub(1) as i64;
+            let spans: Vec<[u32; 2]> = (0..count)
+                .map(|n| {
+                    let x = first as f64 + n as f64;
+                    [x + 1e-6, x + 1.0 - 1e-6].map(|x| (at(x) - base).clamp(0, last) as u32)
+                })
+                .collect();
+            (starts, spans)
         };
-        let (of_column, column_starts) = axis(region.first[0], region.columns);
-        let (of_row, row_starts) = axis(region.first[1], region.rows);
+        let (column_starts, column_spans) = axis(region.first[0], region.columns, origin[0]);
+        let (row_starts, row_spans) = axis(region.first[1], region.rows, origin[1]);
         PatternCells {
             columns: column_starts.len() - 1,
             rows: row_starts.len() - 1,
             column_starts,
             row_starts,
-            of_column,
-            of_row,
+            column_spans,
+            row_spans,
             grid_columns: region.columns,
         }
     }
@@ -245,10 +295,12 @@ impl PatternCells {
         self.columns * self.rows
     }
 
-    /// The pattern cell of grid cell `g`.
-    fn of(&self, g: usize) -> usize {
+    /// The pattern cells that grid cell `g` overlaps (one to four): a contact there holds up
+    /// every one, as a slicer's contact area reaching into a cell does.
+    fn reached(&self, g: usize) -> impl Iterator<Item = usize> + '_ {
         let (i, j) = (g % self.grid_columns, g / self.grid_columns);
-        self.of_row[j] as usize * self.columns + self.of_column[i] as usize
+        let ([c0, c1], [r0, r1]) = (self.column_spans[i], self.row_spans[j]);
+        (r0..=r1).flat_map(move |r| (c0..=c1).map(move |c| r as usize * self.columns + c as usize))
     }
 
     /// The grid cells whose centres are in pattern cell `index`.
@@ -263,12 +315,14 @@ impl PatternCells {
     }
 
     /// The grid cells of every pattern cell that `points` touch.
-    fn grid_cells_of(&self, region: &Region, points: &[Point]) -> Marks {
+    fn grid_cells_of(&self, points: &[Point]) -> Marks {
         let mut touched = vec![false; self.len()];
         for point in points {
-            touched[self.of(point.cell as usize)] = true;
+            for k in self.reached(point.cell as usize) {
+                touched[k] = true;
+            }
         }
-        let mut marks = Marks::new(region.len());
+        let mut marks = Marks::new(self.grid_columns * self.row_spans.len());
         for (index, _) in touched.iter().enumerate().filter(|(_, t)| **t) {
             for g in self.grid_cells(index) {
                 marks.insert(g);
@@ -293,21 +347,27 @@ impl PatternCells {
     ) -> Grown {
         let min_gap = finite_or_zero(settings.min_gap_mm).max(EPSILON_MM);
         let min_plate_gap = finite_or_zero(settings.min_plate_gap_mm);
+        let contact_gap = finite_or_zero(settings.contact_gap_mm);
         // Tall enough to hold a support: over the part, a layer; over the plate, the first layer
         // and the contact gap too.
         let holds = |top: f64, bottom: f64| {
             top - bottom >= min_gap && (bottom > plate || top - plate >= min_plate_gap)
         };
-        let contacts: Vec<(usize, f64)> = hangs
+        let contacts: Vec<(usize, f64, bool)> = hangs
             .iter()
             .filter(|hang| hang.height > 0.0 && holds(hang.z, (hang.z - hang.height).max(plate)))
-            .map(|hang| (self.of(hang.cell as usize), hang.z))
+            .flat_map(|hang| {
+                self.reached(hang.cell as usize)
+                    .map(|k| (k, hang.z, hang.dense))
+            })
             .collect();
         let (contacts, starts) = group_by_slot(&[&contacts], self.len(), |c| c.0);
-        // Per pattern cell, its contacts' heights from the bottom up.
-        let mut heights: Vec<f64> = contacts.iter().map(|c| c.1).collect();
+        // Per pattern cell, its contacts' heights from the bottom up (and whether they get
+        // an interface; at one height, those that do last).
+        let mut heights: Vec<(f64, bool)> = contacts.iter().map(|c| (c.1, c.2)).collect();
         for bounds in starts.windows(2) {
-            heights[bounds[0]..bounds[1]].sort_unstable_by(f64::total_cmp);
+            heights[bounds[0]..bounds[1]]
+                .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
         // Row by row of grid cells (in parallel by rows of pattern cells), so that the supports
         // come out sorted by cell.
@@ -327,16 +387,26 @@ impl PatternCells {
                             let g = row * self.grid_columns + column;
                             let mut left = heights.len();
                             while left > 0 {
-                                let top = heights[left - 1];
+                                let (top, dense) = heights[left - 1];
                                 let (bottom, open) = match columns.below(region, g, top, plate) {
                                     None => (plate, true),
                                     Some((hit, down)) => (hit, !down),
                                 };
-                                if open && holds(top, bottom) {
+                                let (low, high) = (
+                                    if bottom > plate {
+                                        bottom + contact_gap
+                                    } else {
+                                        bottom
+                                    },
+                                    top - contact_gap,
+                                );
+                                if open && holds(top, bottom) && high > low {
                                     found.push(Support {
                                         cell: g as u32,
-                                        bottom,
-                                        top,
+                                        bottom: low,
+                                        top: high,
+                                        keep: 1.0,
+                                        dense,
                                     });
                                 }
                                 if bottom == plate {
@@ -344,7 +414,7 @@ impl PatternCells {
                                 }
                                 // The next support starts below this one's foot (or the part's
                                 // underside).
-                                left = heights.partition_point(|&h| h < bottom - EPSILON_MM);
+                                left = heights.partition_point(|h| h.0 < bottom - EPSILON_MM);
                             }
                         }
                     }
@@ -352,26 +422,88 @@ impl PatternCells {
                 found
             })
             .collect();
+        let gap = finite_or_zero(settings.xy_gap_mm);
+        let supports = if gap > 0.0 {
+            keep_gap(region, columns, supports, gap, plate)
+        } else {
+            supports
+        };
         let area = region.grid * region.grid;
         let mut on_plate = Marks::new(region.len());
         for support in supports.iter().filter(|s| s.bottom == plate) {
             on_plate.insert(support.cell as usize);
         }
         Grown {
-            volume_mm3: supports.iter().map(|s| s.top - s.bottom).sum::<f64>() * area,
-            top_area_mm2: supports.len() as f64 * area,
+            volume_mm3: supports
+                .iter()
+                .map(|s| (s.top - s.bottom) * s.keep)
+                .sum::<f64>()
+                * area,
+            top_area_mm2: supports.iter().map(|s| s.keep).sum::<f64>() * area,
+            interface_area_mm2: supports
+                .iter()
+                .filter(|s| s.dense)
+                .map(|s| s.keep)
+                .sum::<f64>()
+                * area,
             side_area_mm2: side_area(region, &supports),
             on_plate,
         }
     }
 }
 
-/// One support at a grid point: from `bottom` (the part below, or the plate) up to `top`.
+/// One support at a grid point: from `bottom` (the part below, or the plate) up to `top`,
+/// over `keep` of the grid cell's area (the rest is the gap it keeps from the part beside it).
 #[derive(Clone, Copy)]
 struct Support {
     cell: u32,
     bottom: f64,
     top: f64,
+    keep: f64,
+    /// Its top gets dense interface layers.
+    dense: bool,
+}
+
+/// The supports less the gap they keep from the part's walls: on each side of a support's
+/// grid cell where the neighbouring cell is inside the part, the wall lies between the two
+/// centres (half a cell away on average, where the cell ends), and a strip `gap` wide along
+/// it holds no support, for as much of the support's height as the neighbour is inside the
+/// part. A support left with nothing (a slot narrower than twice the gap) is dropped.
+fn keep_gap(
+    region: &Region,
+    columns: &Columns<'_>,
+    supports: Vec<Support>,
+    gap: f64,
+    plate: f64,
+) -> Vec<Support> {
+    let grid = region.grid;
+    supports
+        .into_par_iter()
+        .filter_map(|support| {
+            let (i, j) = (
+                (support.cell as usize % region.columns) as i64,
+                (support.cell as usize / region.columns) as i64,
+            );
+            let height = support.top - support.bottom;
+            if height <= 0.0 {
+                return Some(support);
+            }
+            // What is left across each axis: a strip of the cell's width less the gaps from
+            // the walls on either side (for a cell in a corner, the product is the corner left).
+            let left = |steps: [(i64, i64); 2]| {
+                let walls: f64 = steps
+                    .into_iter()
+                    .filter_map(|(di, dj)| {
+                        region.index(region.first[0] + i + di, region.first[1] + j + dj)
+                    })
+                    .map(|n| columns.inside_length(region, n, support.bottom, support.top, plate))
+                    .sum();
+                (1.0 - gap * walls / (grid * height)).max(0.0)
+            };
+            let keep = support.keep * left([(-1, 0), (1, 0)]) * left([(0, -1), (0, 1)]);
+            (keep > 0.0).then_some(Support { keep, ..support })
+        })
+        .collect()
 }
 
 /// The area of the supports' sides: at each grid cell's four sides, the height its supports
@@ -422,7 +554,7 @@ fn side_area(region: &Region, supports: &[Support]) -> f64 {
 
 /// The area of the supports' first layer: the grid cells of the supports on the plate, grown
 /// by the expansion (a disc), but not into the part's own first layer (its faces within
-/// `min_gap_mm` of the plate).
+/// `min_gap_mm` of the plate) nor within the xy gap of it.
 fn first_layer_area(
     mesh: &Mesh,
     region: &Region,
@@ -474,12 +606,23 @@ fn first_layer_area(
             }
         });
     }
-    let cells: u32 = grown
-        .iter()
-        .zip(&part.0)
-        .map(|(g, p)| (g & !p).count_ones())
+    let support: Vec<u64> = grown.iter().zip(&part.0).map(|(g, p)| g & !p).collect();
+    let cells: u32 = support.iter().map(|w| w.count_ones()).sum();
+    // Nor within the xy gap of the part's first layer: a strip `xy_gap_mm` wide along each
+    // side of a cell that the part is beside (as in `keep_gap`).
+    let stride = region.columns as isize;
+    let beside_part: u32 = [1, -1, stride, -stride]
+        .into_iter()
+        .map(|by| {
+            support
+                .iter()
+                .zip(shifted(&part.0, by))
+                .map(|(s, p)| (s & p).count_ones())
+                .sum::<u32>()
+        })
         .sum();
-    f64::from(cells) * grid * grid
+    let gap = finite_or_zero(settings.xy_gap_mm).min(grid);
+    (f64::from(cells) * grid * grid - f64::from(beside_part) * gap * grid).max(0.0)
 }
 
 /// `words` as one bit string moved `by` bits towards the higher ones (away with negative),
@@ -548,6 +691,19 @@ fn plate(mesh: &Mesh) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// The centre of the part's bounding box in x and y, where a slicer's support pattern has
+/// a corner (PrusaSlicer lays its grid from the object's centre).
+fn centre(mesh: &Mesh) -> [f64; 2] {
+    let mut bounds = [[f64::INFINITY; 2], [f64::NEG_INFINITY; 2]];
+    for p in mesh.positions() {
+        for axis in 0..2 {
+            bounds[0][axis] = bounds[0][axis].min(f64::from(p[axis]));
+            bounds[1][axis] = bounds[1][axis].max(f64::from(p[axis]));
+        }
+    }
+    [0, 1].map(|axis| (bounds[0][axis] + bounds[1][axis]) / 2.0)
+}
+
 /// The faces that need support: facing down, sloping less than the threshold from the
 /// horizontal, not resting on the plate.
 fn overhanging_faces(mesh: &Mesh, settings: &SupportSettings, plate: f64) -> Vec<usize> {
@@ -581,6 +737,8 @@ struct Hang {
     height: f64,
     /// The area the column stands for: a grid cell's, or a small face's own.
     weight: f64,
+    /// The overhang slopes less than `SupportSettings::interface_angle_deg`.
+    dense: bool,
 }
 
 /// A point under an overhang: its grid cell, the overhang's height there, and the area its
@@ -590,6 +748,8 @@ struct Point {
     cell: u32,
     z: f64,
     weight: f64,
+    /// The overhang slopes less than `SupportSettings::interface_angle_deg`.
+    dense: bool,
     /// Stands for faces too small to hold a grid point (in the cell nearest their centroid):
     /// their centroid, where their column is found.
     small_face: Option<[f64; 2]>,
@@ -603,7 +763,9 @@ fn overhang_points(
     overhangs: &[usize],
     grid: f64,
     reach: f64,
+    interface_angle_deg: f64,
 ) -> (Region, Vec<Point>) {
+    let min_dense_down = interface_angle_deg.to_radians().cos();
     let mut bounds = [
         f64::INFINITY,
         f64::INFINITY,
@@ -638,11 +800,14 @@ fn overhang_points(
         .map(|&face| {
             let mut points = Vec::new();
             let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
+            let n = normal(a, b, c);
+            let dense = -n[2] > min_dense_down * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
             for_each_grid_point(a, b, c, grid, region.clip(), |i, j, z| {
                 points.extend(region.index(i, j).map(|cell| Point {
                     cell: cell as u32,
                     z,
                     weight: grid * grid,
+                    dense,
                     small_face: None,
                 }));
             });
@@ -654,7 +819,8 @@ fn overhang_points(
                 points.extend(cell.map(|cell| Point {
                     cell: cell as u32,
                     z: centroid[2],
-                    weight: (normal(a, b, c)[2] / 2.0).abs(),
+                    weight: (n[2] / 2.0).abs(),
+                    dense,
                     small_face: Some([centroid[0], centroid[1]]),
                 }));
             }
@@ -685,6 +851,7 @@ fn overhang_points(
                 cell: same_cell[0].cell,
                 z: same_cell.iter().map(|p| p.z * p.weight).sum::<f64>() / area,
                 weight: area.min(grid * grid),
+                dense: same_cell.iter().any(|p| p.dense),
                 small_face: Some([0, 1].map(|axis| {
                     same_cell
                         .iter()
@@ -810,6 +977,59 @@ impl Columns<'_> {
     }
 }
 
+impl Columns<'_> {
+    /// How much of the height from `bottom` to `top` at the centre of grid cell `cell` is
+    /// inside the part: every stretch whose first face below looks down.
+    fn inside_length(
+        &self,
+        region: &Region,
+        cell: usize,
+        bottom: f64,
+        top: f64,
+        plate: f64,
+    ) -> f64 {
+        let overlap = |low: f64, high: f64| (high.min(top) - low.max(bottom)).max(0.0);
+        match self {
+            Columns::Rays { caster, mesh } => {
+                let xy = region.centre(cell);
+                let (mut z, mut inside) = (top, 0.0);
+                while z > bottom {
+                    let Some((at, down)) = ray_below(caster, mesh, xy, z, plate) else {
+                        break;
+                    };
+                    if down {
+                        inside += overlap(at, z);
+                    }
+                    if at <= plate {
+                        break;
+                    }
+                    z = at;
+                }
+                inside
+            }
+            Columns::Raster {
+                crossings,
+                starts,
+                marks,
+                before,
+            } => {
+                debug_assert!(marks.contains(cell), "cell {cell} was not rasterised");
+                if !marks.contains(cell) {
+                    return 0.0;
+                }
+                let column = column_of(marks, before, cell);
+                let column = &crossings[starts[column]..starts[column + 1]];
+                column
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.down)
+                    .map(|(k, c)| overlap(c.z, column.get(k + 1).map_or(f64::INFINITY, |n| n.z)))
+                    .sum()
+            }
+        }
+    }
+}
+
 /// The first face below height `z` (by more than a hair) at `xy`, by a ray: its height, and
 /// whether it looks down.
 fn ray_below(
@@ -853,6 +1073,7 @@ fn hangs(
                  cell,
                  z,
                  weight,
+                 dense,
                  small_face,
              }| {
                 let to_plate = z - plate;
@@ -870,6 +1091,7 @@ fn hangs(
                     z,
                     height,
                     weight,
+                    dense,
                 }
             },
         )
@@ -919,6 +1141,24 @@ impl Marks {
 
     fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// These cells and their four neighbours, in a grid `columns` wide (a row's ends also
+    /// take in the next row's first cell and the last row's last one: a few cells too many),
+    /// among `len`.
+    fn with_neighbours(&self, columns: usize, len: usize) -> Marks {
+        let mut out = self.0.clone();
+        for by in [1, -1, columns as isize, -(columns as isize)] {
+            for (word, more) in out.iter_mut().zip(shifted(&self.0, by)) {
+                *word |= more;
+            }
+        }
+        if let Some(last) = out.last_mut()
+            && !len.is_multiple_of(64)
+        {
+            *last &= (1u64 << (len % 64)) - 1;
+        }
+        Marks(out)
     }
 }
 
@@ -1177,6 +1417,7 @@ mod tests {
         let grow_settings = SupportSettings {
             pattern_cell_mm: cell,
             min_gap_mm: 0.2,
+            xy_gap_mm: 0.27,
             ..settings
         };
         for name in [
@@ -1202,10 +1443,14 @@ mod tests {
                 // The region reaches as far as grown supports do, and both ways see the
                 // pattern cells' points too.
                 let (region, points) =
-                    overhang_points(&mesh, &overhangs, settings.grid_mm, cell + 3.0);
-                let pattern = PatternCells::new(&region, cell);
+                    overhang_points(&mesh, &overhangs, settings.grid_mm, cell + 3.0, 90.0);
+                let pattern = PatternCells::new(&region, cell, centre(&mesh));
                 let mut marks = Marks::of(region.len(), &points);
-                marks.add(&pattern.grid_cells_of(&region, &points));
+                marks.add(
+                    &pattern
+                        .grid_cells_of(&points)
+                        .with_neighbours(region.columns, region.len()),
+                );
                 let key = |h: &Hang| (h.cell, h.z.to_bits());
                 let caster = Caster::new(&mesh).expect("bvh");
                 let by_rays = Columns::Rays {

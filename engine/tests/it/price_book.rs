@@ -144,6 +144,14 @@ fn the_built_in_fdm_process_is_the_reference_profile() {
     for (key, ours) in pairs {
         assert_eq!(ours, value(key), "{key}");
     }
+    // The supports' gap from the walls is a share of the external perimeter's width there.
+    let xy_gap =
+        value("support_material_xy_spacing") / 100.0 * value("external_perimeter_extrusion_width");
+    assert!(
+        (fdm.support_xy_spacing_mm - xy_gap).abs() < 1e-9,
+        "support_xy_spacing_mm {} vs the profile's {xy_gap}",
+        fdm.support_xy_spacing_mm
+    );
     // The start and end moves: from home (0, 0) to the centre of the bed, and the end G-code's
     // lift above the last layer.
     let setting = |key: &str| {
@@ -270,6 +278,11 @@ fn every_bad_field_is_named() {
             "support_first_layer_expansion_mm = 3",
             "support_first_layer_expansion_mm = -3",
             "price book field `machines.mk3s.fdm.support_first_layer_expansion_mm` must be 0 or more millimetres, got -3",
+        ),
+        (
+            "support_xy_spacing_mm = 0.27",
+            "support_xy_spacing_mm = -0.27",
+            "price book field `machines.mk3s.fdm.support_xy_spacing_mm` must be 0 or more millimetres, got -0.27",
         ),
         (
             "support_first_layer_density_percent = 90",

@@ -81,10 +81,11 @@ fn the_threshold_is_the_slope_from_horizontal() {
 #[test]
 fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
     // A 20 x 20 x 4 mm top on a 1 x 1 mm leg in its corner: everything under the top but the
-    // leg is a 10 mm column down to the plate. With 2.3 mm pattern cells the columns touch
-    // 9 x 9 cells (x and y from 0 to 20.7): the 41 x 41 grid points of those cells hold 10 mm
-    // of support each (those past the top's edge too, down to the plate), but for the 2 x 2
-    // inside the leg.
+    // leg is a 10 mm column down to the plate. The 2.3 mm pattern cells have a corner at the
+    // part's centre (10, 10), so the cells the columns reach run from -1.5 to 21.5 in x and
+    // y (10 x 10 cells, 46 x 46 grid points): their grid points hold 10 mm of support each
+    // (those past the top's edge too, down to the plate), but for the corner cell from -1.5
+    // to 0.8, which only the leg reaches (no column stands there): 5 x 5 points.
     let mut triangles = cuboid([0.0, 0.0, 0.0], [1.0, 1.0, 10.0]);
     triangles.extend(cuboid([0.0, 0.0, 10.0], [20.0, 20.0, 4.0]));
     let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("mesh");
@@ -97,7 +98,7 @@ fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
         relative(found.volume_mm3, (400.0 - 1.0) * 10.0) < 1e-6,
         "{found:?}"
     );
-    let points = 41.0 * 41.0 - 4.0;
+    let points = 46.0 * 46.0 - 25.0;
     assert!(
         relative(found.pattern_volume_mm3, points * 0.25 * 10.0) < 1e-6,
         "{found:?}"
@@ -106,10 +107,10 @@ fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
         relative(found.pattern_contact_area_mm2, points * 0.25) < 1e-9,
         "{found:?}"
     );
-    // The sides: the outline of a 20.5 mm square (the leg's notch in its corner keeps the
-    // outline's length), 10 mm tall.
+    // The sides: the outline of a 23 mm square (the empty corner cell keeps the outline's
+    // length), 10 mm tall.
     assert!(
-        relative(found.pattern_side_area_mm2, 4.0 * 20.5 * 10.0) < 1e-6,
+        relative(found.pattern_side_area_mm2, 4.0 * 23.0 * 10.0) < 1e-6,
         "{found:?}"
     );
     // Without an expansion, the first layer is the supports' own footprint.
@@ -117,9 +118,20 @@ fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
         relative(found.first_layer_area_mm2, points * 0.25) < 1e-9,
         "{found:?}"
     );
-    // Expanded by 1 mm (two grid cells, a disc): two more rows of cells on each side and one
-    // at each corner; not into the leg's foot, and not to the 7 cells beyond the leg's corner
-    // that only the leg (not a support) is near enough to reach.
+    // Expanded by 1 mm (two grid cells, a disc), not into the leg's foot: counted cell by cell
+    // here. Grid cells are numbered from x = -1.5 (cell 0 from -1.5 to -1.0); the supports
+    // fill cells 0 to 45 but the corner's 0 to 4, and the leg stands on cells 3 and 4.
+    let support = |i: i64, j: i64| (0..46).contains(&i) && (0..46).contains(&j) && (i > 4 || j > 4);
+    let leg = |i: i64, j: i64| (3..5).contains(&i) && (3..5).contains(&j);
+    let cells = (-3..49)
+        .flat_map(|i| (-3..49).map(move |j| (i, j)))
+        .filter(|&(i, j)| {
+            !leg(i, j)
+                && (-2i64..=2).any(|di| {
+                    (-2i64..=2).any(|dj| di * di + dj * dj <= 4 && support(i + di, j + dj))
+                })
+        })
+        .count();
     let expanded = supports(
         &mesh,
         &SupportSettings {
@@ -128,11 +140,8 @@ fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
         },
     );
     assert!(
-        relative(
-            expanded.first_layer_area_mm2,
-            (41.0 * 41.0 + 4.0 * 2.0 * 41.0 + 4.0 - 4.0 - 7.0) * 0.25
-        ) < 1e-9,
-        "{expanded:?}"
+        relative(expanded.first_layer_area_mm2, cells as f64 * 0.25) < 1e-9,
+        "{expanded:?} vs {cells} cells"
     );
     assert_eq!(expanded.pattern_volume_mm3, found.pattern_volume_mm3);
     // No pattern, no growth.
@@ -151,9 +160,12 @@ fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
 #[test]
 fn a_small_overhang_beside_a_wall_gets_a_cell_wide_support_down_to_the_plate() {
     // A 10 x 10 x 20 mm block with a 1 mm ledge along its wall at x = 10, 15 mm up. The
-    // columns under the ledge are x = 10.25 and 10.75; its pattern cell (x from 9.2 to 11.5,
-    // y from 0 to 11.5) also holds x = 11.25 beyond the ledge, and x = 9.25 and 9.75 past the
-    // block's end (y over 10), all in the open down to the plate; the points of the cell
+    // part's centre is (5.5, 5), so the 2.3 mm pattern cells have sides at x = 7.8, 10.1 and
+    // 12.4, and at y = -1.9, 0.4, ..., 9.6 and 11.9. The columns under the ledge (x = 10.25
+    // and 10.75, y from 0.25 to 9.75) reach the cells from x = 7.8 to 12.4 (the grid cell from
+    // x = 10 to 10.5 overlaps two of them) and from y = -1.9 to 11.9: their grid points hold
+    // support down to the plate where they are in the open: all 28 rows at x = 10.25 to 12.25,
+    // and past the block's ends (y under 0 or over 10, 8 rows) x = 8.25 to 9.75; the points
     // inside the block hold none (the slicer trims supports by the part).
     let mut triangles = cuboid([0.0, 0.0, 0.0], [10.0, 10.0, 20.0]);
     triangles.extend(cuboid([10.0, 0.0, 15.0], [1.0, 10.0, 1.0]));
@@ -168,7 +180,7 @@ fn a_small_overhang_beside_a_wall_gets_a_cell_wide_support_down_to_the_plate() {
         relative(found.volume_mm3, 40.0 * 0.25 * 15.0) < 1e-6,
         "{found:?}"
     );
-    let points = 3.0 * 23.0 + 2.0 * 3.0;
+    let points = 5.0 * 28.0 + 4.0 * 8.0;
     assert!(
         relative(found.pattern_volume_mm3, points * 0.25 * 15.0) < 1e-6,
         "{found:?}"
@@ -177,9 +189,13 @@ fn a_small_overhang_beside_a_wall_gets_a_cell_wide_support_down_to_the_plate() {
         relative(found.pattern_contact_area_mm2, points * 0.25) < 1e-9,
         "{found:?}"
     );
-    // An L of cells 5 wide and 23 tall: the outline of its bounding box, 15 mm tall.
+    // A 4.5 x 14 mm rectangle with the block's end, 2 x 10 mm, notched out of one side: the
+    // rectangle's outline and the notch's two 2 mm sides, 15 mm tall.
     assert!(
-        relative(found.pattern_side_area_mm2, 2.0 * (2.5 + 11.5) * 15.0) < 1e-6,
+        relative(
+            found.pattern_side_area_mm2,
+            (2.0 * (4.5 + 14.0) + 4.0) * 15.0
+        ) < 1e-6,
         "{found:?}"
     );
 }
@@ -292,4 +308,219 @@ fn an_overhang_lower_than_the_first_layer_and_the_contact_gap_is_not_supported()
             "{gap}: {found:?}"
         );
     }
+}
+
+/// `triangles` turned inside out: a void when inside a solid.
+fn inverted(triangles: Vec<Triangle>) -> Vec<Triangle> {
+    triangles.into_iter().map(|[a, b, c]| [a, c, b]).collect()
+}
+
+#[test]
+fn supports_keep_their_gap_from_the_walls_and_a_slot_narrower_than_two_gaps_holds_none() {
+    // A 20 x 20 x 20 block with a closed slot inside it, 0.5 mm wide and 15 mm tall, from
+    // z = 2 (as the thin voids that make inner walls in many printed parts): its ceiling
+    // overhangs. Without a gap the slot's one row of grid points holds 15 mm of support; with
+    // a 0.27 mm gap from each wall none fits. A slot 4 mm wide keeps its support but for two
+    // strips 0.27 mm wide along its long walls (and its short ones, where the grid cells are).
+    let settings = SupportSettings {
+        pattern_cell_mm: 2.3,
+        min_gap_mm: 0.2,
+        ..SupportSettings::default()
+    };
+    let gap = SupportSettings {
+        xy_gap_mm: 0.27,
+        ..settings
+    };
+    for (width, kept) in [
+        (0.5f32, 0.0),
+        (4.0, (4.0 - 2.0 * 0.27) * (10.0 - 2.0 * 0.27)),
+    ] {
+        let mut triangles = cuboid([0.0, 0.0, 0.0], [20.0, 20.0, 20.0]);
+        triangles.extend(inverted(cuboid([5.0, 5.0, 2.0], [width, 10.0, 15.0])));
+        let mesh = mesh(&triangles);
+        let open = supports(&mesh, &settings);
+        let area = f64::from(width) * 10.0;
+        assert!(
+            relative(open.pattern_volume_mm3, area * 15.0) < 1e-6,
+            "{width}: {open:?}"
+        );
+        let kept_off = supports(&mesh, &gap);
+        assert!(
+            (kept_off.pattern_volume_mm3 - kept * 15.0).abs() < 1e-6 * area * 15.0,
+            "{width}: {kept_off:?} vs {}",
+            kept * 15.0
+        );
+        assert!(
+            (kept_off.pattern_contact_area_mm2 - kept).abs() < 1e-6 * area,
+            "{width}: {kept_off:?}"
+        );
+    }
+}
+
+#[test]
+fn the_pattern_is_laid_from_the_parts_centre_so_moving_the_part_moves_its_supports() {
+    // The top on a leg, moved across the plate by amounts that are not multiples of the grid
+    // or the pattern: the same supports (a pattern fixed to the plate's origin would cut the
+    // part differently at each place).
+    let mut part = cuboid([0.0, 0.0, 0.0], [1.0, 1.0, 10.0]);
+    part.extend(cuboid([0.0, 0.0, 10.0], [20.0, 20.0, 4.0]));
+    let settings = SupportSettings {
+        pattern_cell_mm: 2.3,
+        min_gap_mm: 0.2,
+        first_layer_expansion_mm: 1.0,
+        ..SupportSettings::default()
+    };
+    let at = |dx: f32, dy: f32| {
+        let moved: Vec<Triangle> = part
+            .iter()
+            .map(|t| t.map(|p| [p[0] + dx, p[1] + dy, p[2]]))
+            .collect();
+        supports(&mesh(&moved), &settings)
+    };
+    let here = at(0.0, 0.0);
+    for (dx, dy) in [(1.0, 0.0), (0.5, 1.5), (-3.0, 7.0)] {
+        let there = at(dx, dy);
+        for (a, b) in [
+            (here.pattern_volume_mm3, there.pattern_volume_mm3),
+            (
+                here.pattern_contact_area_mm2,
+                there.pattern_contact_area_mm2,
+            ),
+            (here.pattern_side_area_mm2, there.pattern_side_area_mm2),
+            (here.first_layer_area_mm2, there.first_layer_area_mm2),
+        ] {
+            assert!(
+                relative(a, b) < 1e-9,
+                "moved by {dx}, {dy}: {here:?} vs {there:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_contact_reaching_into_a_pattern_cell_holds_it_all() {
+    // A slab on a 10 mm block, reaching past the block's wall at x = 10; two small blocks on
+    // the plate at x = -20 and x = 40.8 hold the part's centre at x = 10.4, so the 2.3 mm
+    // pattern's sides are at x = 8.1, 10.4 and 12.7 whatever the slab's reach. A slab edge at
+    // 10.45 reaches into the cell from 10.4 to 12.7 (though the grid point under the slab, at
+    // 10.25, is in the cell before: its grid cell, from 10 to 10.5, reaches across): the
+    // slicer supports the whole cell, as for an edge at 12.2.
+    let settings = SupportSettings {
+        pattern_cell_mm: 2.3,
+        min_gap_mm: 0.2,
+        ..SupportSettings::default()
+    };
+    let with_reach = |reach: f32| {
+        let mut triangles = cuboid([0.0, 0.0, 0.0], [10.0, 10.0, 10.0]);
+        triangles.extend(cuboid([0.0, 0.0, 10.0], [10.0 + reach, 10.0, 2.0]));
+        triangles.extend(cuboid([-20.0, 0.0, 0.0], [1.0, 1.0, 1.0]));
+        triangles.extend(cuboid([39.8, 0.0, 0.0], [1.0, 1.0, 1.0]));
+        supports(&mesh(&triangles), &settings)
+    };
+    let (near, far) = (with_reach(0.45), with_reach(2.2));
+    // Past the wall: grid points x = 10.25 to 12.25 in the 28 rows of the cells the slab
+    // reaches (y from -1.9 to 11.9, the pattern's sides at 5 + 2.3 k), and x = 8.25 to 9.75
+    // in the 8 rows past the block's ends.
+    assert!(
+        relative(near.pattern_volume_mm3, far.pattern_volume_mm3) < 1e-9,
+        "{near:?} vs {far:?}"
+    );
+    assert!(
+        relative(
+            near.pattern_contact_area_mm2,
+            (5.0 * 28.0 + 4.0 * 8.0) * 0.25
+        ) < 1e-9,
+        "{near:?}"
+    );
+}
+
+#[test]
+fn only_shallow_overhangs_get_dense_interface_layers() {
+    // A slab tilted about x: at 30 degrees each 0.2 mm layer reaches 0.35 mm past the one
+    // below, more than 60% of a 0.45 mm extrusion (the process's interface angle, 36.5
+    // degrees), so its support gets an interface; at 40 degrees (0.24 mm) only a body. Flat,
+    // the whole top is interface.
+    let interface_angle_deg = (0.2f64 / (0.6 * 0.45)).atan().to_degrees();
+    let settings = SupportSettings {
+        pattern_cell_mm: 2.3,
+        min_gap_mm: 0.2,
+        interface_angle_deg,
+        ..SupportSettings::default()
+    };
+    let slab = cuboid([0.0, 0.0, 0.0], [20.0, 20.0, 2.0]);
+    for (degrees, dense) in [(0.0f64, true), (30.0, true), (40.0, false)] {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let tilted: Vec<Triangle> = slab
+            .iter()
+            .map(|t| {
+                t.map(|p| {
+                    let (y, z) = (f64::from(p[1]), f64::from(p[2]));
+                    [
+                        p[0],
+                        (y * cos - z * sin) as f32,
+                        (y * sin + z * cos + 20.0) as f32,
+                    ]
+                })
+            })
+            .collect();
+        let mut triangles = tilted;
+        triangles.extend(cuboid([-20.0, -20.0, 0.0], [1.0, 1.0, 1.0]));
+        let found = supports(&mesh(&triangles), &settings);
+        assert!(found.pattern_contact_area_mm2 > 0.0, "{degrees}: {found:?}");
+        if dense {
+            assert!(
+                relative(
+                    found.pattern_interface_area_mm2,
+                    found.pattern_contact_area_mm2
+                ) < 1e-9,
+                "{degrees}: {found:?}"
+            );
+        } else {
+            assert_eq!(
+                found.pattern_interface_area_mm2, 0.0,
+                "{degrees}: {found:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_support_stops_a_contact_gap_under_the_part_and_over_it() {
+    // The slab over a block with a 2.3 mm pattern: the whole slab's cells hold support (the
+    // block's corner at the part's centre, 10 from the slab's 20), 5 mm over the block and
+    // 10 mm from the plate elsewhere. With a 0.2 mm contact gap the supports end 0.2 mm
+    // under the slab, and those on the block start 0.2 mm over it.
+    let mut triangles = cuboid([0.0, 0.0, 10.0], [20.0, 20.0, 2.0]);
+    triangles.extend(cuboid([0.0, 0.0, 0.0], [10.0, 10.0, 5.0]));
+    let mesh = mesh(&triangles);
+    let settings = SupportSettings {
+        pattern_cell_mm: 2.3,
+        min_gap_mm: 0.2,
+        ..SupportSettings::default()
+    };
+    let touching = supports(&mesh, &settings);
+    let apart = supports(
+        &mesh,
+        &SupportSettings {
+            contact_gap_mm: 0.2,
+            ..settings
+        },
+    );
+    // The cells reach from -1.5 to 21.5 (46 x 46 grid points); the 20 x 20 over the block
+    // stand on it.
+    let (on_block, on_plate) = (20.0 * 20.0, 46.0 * 46.0 - 20.0 * 20.0);
+    assert!(
+        relative(
+            touching.pattern_volume_mm3,
+            (on_block * 5.0 + on_plate * 10.0) * 0.25
+        ) < 1e-9,
+        "{touching:?}"
+    );
+    assert!(
+        relative(
+            apart.pattern_volume_mm3,
+            (on_block * 4.6 + on_plate * 9.8) * 0.25
+        ) < 1e-9,
+        "{apart:?}"
+    );
 }
