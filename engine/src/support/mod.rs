@@ -424,7 +424,7 @@ impl PatternCells {
             .collect();
         let gap = finite_or_zero(settings.xy_gap_mm);
         let supports = if gap > 0.0 {
-            keep_gap(region, columns, supports, gap, plate)
+            keep_gap(region, columns, &supports, gap, plate)
         } else {
             supports
         };
@@ -469,17 +469,27 @@ struct Support {
 /// centres (half a cell away on average, where the cell ends), and a strip `gap` wide along
 /// it holds no support, for as much of the support's height as the neighbour is inside the
 /// part. A support left with nothing (a slot narrower than twice the gap) is dropped.
+/// `supports` are sorted by cell.
 fn keep_gap(
     region: &Region,
     columns: &Columns<'_>,
-    supports: Vec<Support>,
+    supports: &[Support],
     gap: f64,
     plate: f64,
 ) -> Vec<Support> {
     let grid = region.grid;
+    // A neighbour holding a support over the whole height is open there: no wall, and no
+    // question to ask (most supports are inside a support region, not at its edge).
+    let open = |n: usize, bottom: f64, top: f64| {
+        let from = supports.partition_point(|s| (s.cell as usize) < n);
+        supports[from..]
+            .iter()
+            .take_while(|s| s.cell as usize == n)
+            .any(|s| s.bottom <= bottom && s.top >= top)
+    };
     supports
-        .into_par_iter()
-        .filter_map(|support| {
+        .par_iter()
+        .filter_map(|&support| {
             let (i, j) = (
                 (support.cell as usize % region.columns) as i64,
                 (support.cell as usize / region.columns) as i64,
@@ -496,6 +506,7 @@ fn keep_gap(
                     .filter_map(|(di, dj)| {
                         region.index(region.first[0] + i + di, region.first[1] + j + dj)
                     })
+                    .filter(|&n| !open(n, support.bottom, support.top))
                     .map(|n| columns.inside_length(region, n, support.bottom, support.top, plate))
                     .sum();
                 (1.0 - gap * walls / (grid * height)).max(0.0)
