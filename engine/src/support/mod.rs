@@ -464,6 +464,9 @@ struct Support {
     dense: bool,
 }
 
+/// A neighbouring grid cell, and the group of supports it holds, if any.
+type Beside = (usize, Option<usize>);
+
 /// The supports less the gap they keep from the part's walls: on each side of a support's
 /// grid cell where the neighbouring cell is inside the part, the wall lies between the two
 /// centres (half a cell away on average, where the cell ends), and a strip `gap` wide along
@@ -478,41 +481,79 @@ fn keep_gap(
     plate: f64,
 ) -> Vec<Support> {
     let grid = region.grid;
-    // A neighbour holding a support over the whole height is open there: no wall, and no
-    // question to ask (most supports are inside a support region, not at its edge).
-    let open = |n: usize, bottom: f64, top: f64| {
-        let from = supports.partition_point(|s| (s.cell as usize) < n);
-        supports[from..]
-            .iter()
-            .take_while(|s| s.cell as usize == n)
-            .any(|s| s.bottom <= bottom && s.top >= top)
-    };
-    supports
+    let groups: Vec<&[Support]> = supports.chunk_by(|a, b| a.cell == b.cell).collect();
+    let cell = |k: usize| groups[k][0].cell as usize;
+    // Each group's neighbours left, right, below and above (the cell, and its group when it
+    // holds supports), found by walking along, as cells only grow.
+    let stride = region.columns;
+    let (mut above, mut below) = (0, 0);
+    let neighbours: Vec<[Option<Beside>; 4]> = (0..groups.len())
+        .map(|k| {
+            let c = cell(k);
+            let left =
+                (c % stride > 0).then(|| (c - 1, (k > 0 && cell(k - 1) == c - 1).then(|| k - 1)));
+            let right = ((c + 1) % stride > 0).then(|| {
+                (
+                    c + 1,
+                    (k + 1 < groups.len() && cell(k + 1) == c + 1).then_some(k + 1),
+                )
+            });
+            let down = (c >= stride).then(|| {
+                while below < groups.len() && cell(below) < c - stride {
+                    below += 1;
+                }
+                (
+                    c - stride,
+                    (below < groups.len() && cell(below) == c - stride).then_some(below),
+                )
+            });
+            let up = (c + stride < region.len()).then(|| {
+                while above < groups.len() && cell(above) < c + stride {
+                    above += 1;
+                }
+                (
+                    c + stride,
+                    (above < groups.len() && cell(above) == c + stride).then_some(above),
+                )
+            });
+            [left, right, down, up]
+        })
+        .collect();
+    let all = &groups;
+    groups
         .par_iter()
-        .filter_map(|&support| {
-            let (i, j) = (
-                (support.cell as usize % region.columns) as i64,
-                (support.cell as usize / region.columns) as i64,
-            );
-            let height = support.top - support.bottom;
-            if height <= 0.0 {
-                return Some(support);
-            }
-            // What is left across each axis: a strip of the cell's width less the gaps from
-            // the walls on either side (for a cell in a corner, the product is the corner left).
-            let left = |steps: [(i64, i64); 2]| {
-                let walls: f64 = steps
-                    .into_iter()
-                    .filter_map(|(di, dj)| {
-                        region.index(region.first[0] + i + di, region.first[1] + j + dj)
-                    })
-                    .filter(|&n| !open(n, support.bottom, support.top))
-                    .map(|n| columns.inside_length(region, n, support.bottom, support.top, plate))
-                    .sum();
-                (1.0 - gap * walls / (grid * height)).max(0.0)
-            };
-            let keep = support.keep * left([(-1, 0), (1, 0)]) * left([(0, -1), (0, 1)]);
-            (keep > 0.0).then_some(Support { keep, ..support })
+        .zip(&neighbours)
+        .flat_map_iter(|(group, beside)| {
+            group.iter().filter_map(move |&support| {
+                let height = support.top - support.bottom;
+                if height <= 0.0 {
+                    return Some(support);
+                }
+                // How much of the height the neighbour is inside the part: none where it holds
+                // a support over the whole height (most supports are inside a support region,
+                // not at its edge), else asked of the columns.
+                let walls = |side: Option<Beside>| {
+                    let Some((n, group)) = side else { return 0.0 };
+                    let open = group.is_some_and(|g| {
+                        all[g]
+                            .iter()
+                            .any(|s| s.bottom <= support.bottom && s.top >= support.top)
+                    });
+                    if open {
+                        0.0
+                    } else {
+                        columns.inside_length(region, n, support.bottom, support.top, plate)
+                    }
+                };
+                // What is left across each axis: a strip of the cell's width less the gaps from
+                // the walls on either side (for a cell in a corner, the product is the corner
+                // left).
+                let left = |a: f64, b: f64| (1.0 - gap * (a + b) / (grid * height)).max(0.0);
+                let keep = support.keep
+                    * left(walls(beside[0]), walls(beside[1]))
+                    * left(walls(beside[2]), walls(beside[3]));
+                (keep > 0.0).then_some(Support { keep, ..support })
+            })
         })
         .collect()
 }
