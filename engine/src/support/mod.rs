@@ -483,47 +483,58 @@ fn keep_gap(
     let grid = region.grid;
     let groups: Vec<&[Support]> = supports.chunk_by(|a, b| a.cell == b.cell).collect();
     let cell = |k: usize| groups[k][0].cell as usize;
-    // Each group's neighbours left, right, below and above (the cell, and its group when it
-    // holds supports), found by walking along, as cells only grow.
+    // Each group's neighbours below and above, found by walking along (cells only grow): the
+    // group's number, or `NONE` where the cell holds no support. Left and right are the groups
+    // just before and after.
+    const NONE: u32 = u32::MAX;
     let stride = region.columns;
     let (mut above, mut below) = (0, 0);
-    let neighbours: Vec<[Option<Beside>; 4]> = (0..groups.len())
+    let vertical: Vec<[u32; 2]> = (0..groups.len())
         .map(|k| {
             let c = cell(k);
-            let left =
-                (c % stride > 0).then(|| (c - 1, (k > 0 && cell(k - 1) == c - 1).then(|| k - 1)));
-            let right = ((c + 1) % stride > 0).then(|| {
-                (
-                    c + 1,
-                    (k + 1 < groups.len() && cell(k + 1) == c + 1).then_some(k + 1),
-                )
-            });
-            let down = (c >= stride).then(|| {
-                while below < groups.len() && cell(below) < c - stride {
-                    below += 1;
+            let find = |at: &mut usize, n: Option<usize>| {
+                let Some(n) = n else { return NONE };
+                while *at < groups.len() && cell(*at) < n {
+                    *at += 1;
                 }
-                (
-                    c - stride,
-                    (below < groups.len() && cell(below) == c - stride).then_some(below),
-                )
-            });
-            let up = (c + stride < region.len()).then(|| {
-                while above < groups.len() && cell(above) < c + stride {
-                    above += 1;
+                if *at < groups.len() && cell(*at) == n {
+                    *at as u32
+                } else {
+                    NONE
                 }
-                (
-                    c + stride,
-                    (above < groups.len() && cell(above) == c + stride).then_some(above),
-                )
-            });
-            [left, right, down, up]
+            };
+            [
+                find(&mut below, c.checked_sub(stride)),
+                find(&mut above, Some(c + stride)),
+            ]
         })
         .collect();
-    let all = &groups;
     groups
         .par_iter()
-        .zip(&neighbours)
-        .flat_map_iter(|(group, beside)| {
+        .enumerate()
+        .flat_map_iter(|(k, group)| {
+            let c = cell(k);
+            // The neighbouring cells left, right, below and above (those in the region), and
+            // the group each holds.
+            let group_at = |g: usize, n: usize| (g < groups.len() && cell(g) == n).then_some(g);
+            let beside: [Option<Beside>; 4] = [
+                (c % stride > 0)
+                    .then(|| (c - 1, k.checked_sub(1).and_then(|g| group_at(g, c - 1)))),
+                ((c + 1) % stride > 0).then(|| (c + 1, group_at(k + 1, c + 1))),
+                (c >= stride).then(|| {
+                    (
+                        c - stride,
+                        (vertical[k][0] != NONE).then_some(vertical[k][0] as usize),
+                    )
+                }),
+                (c + stride < region.len()).then(|| {
+                    (
+                        c + stride,
+                        (vertical[k][1] != NONE).then_some(vertical[k][1] as usize),
+                    )
+                }),
+            ];
+            let groups = &groups;
             group.iter().filter_map(move |&support| {
                 let height = support.top - support.bottom;
                 if height <= 0.0 {
@@ -535,7 +546,7 @@ fn keep_gap(
                 let walls = |side: Option<Beside>| {
                     let Some((n, group)) = side else { return 0.0 };
                     let open = group.is_some_and(|g| {
-                        all[g]
+                        groups[g]
                             .iter()
                             .any(|s| s.bottom <= support.bottom && s.top >= support.top)
                     });
