@@ -1013,6 +1013,26 @@ impl Columns<'_> {
         }
     }
 
+    /// The crossings of grid cell `cell`'s column from the bottom up, when rasterised (only
+    /// the cells the raster was built for are asked about).
+    fn rasterised(&self, cell: usize) -> Option<&[Crossing]> {
+        let Columns::Raster {
+            crossings,
+            starts,
+            marks,
+            before,
+        } = self
+        else {
+            return None;
+        };
+        debug_assert!(marks.contains(cell), "cell {cell} was not rasterised");
+        if !marks.contains(cell) {
+            return None;
+        }
+        let column = column_of(marks, before, cell);
+        Some(&crossings[starts[column]..starts[column + 1]])
+    }
+
     /// The first face below height `z` (by more than a hair) at the centre of grid cell
     /// `cell`, above the plate: its height, and whether it looks down.
     fn below(&self, region: &Region, cell: usize, z: f64, plate: f64) -> Option<(f64, bool)> {
@@ -1020,19 +1040,8 @@ impl Columns<'_> {
             Columns::Rays { caster, mesh } => {
                 ray_below(caster, mesh, region.centre(cell), z, plate)
             }
-            Columns::Raster {
-                crossings,
-                starts,
-                marks,
-                before,
-            } => {
-                // Only the cells the raster was built for are asked about.
-                debug_assert!(marks.contains(cell), "cell {cell} was not rasterised");
-                if !marks.contains(cell) {
-                    return None;
-                }
-                let column = column_of(marks, before, cell);
-                let column = &crossings[starts[column]..starts[column + 1]];
+            Columns::Raster { .. } => {
+                let column = self.rasterised(cell)?;
                 let k = column.partition_point(|c| c.z < z - EPSILON_MM);
                 (k > 0).then(|| (column[k - 1].z.max(plate), column[k - 1].down))
             }
@@ -1070,18 +1079,10 @@ impl Columns<'_> {
                 }
                 inside
             }
-            Columns::Raster {
-                crossings,
-                starts,
-                marks,
-                before,
-            } => {
-                debug_assert!(marks.contains(cell), "cell {cell} was not rasterised");
-                if !marks.contains(cell) {
+            Columns::Raster { .. } => {
+                let Some(column) = self.rasterised(cell) else {
                     return 0.0;
-                }
-                let column = column_of(marks, before, cell);
-                let column = &crossings[starts[column]..starts[column + 1]];
+                };
                 column
                     .iter()
                     .enumerate()

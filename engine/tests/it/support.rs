@@ -45,6 +45,24 @@ fn a_part_on_the_plate_needs_none() {
     );
 }
 
+/// `triangles` turned about the x axis by `degrees` and lifted 20 mm.
+fn tilted(triangles: &[Triangle], degrees: f64) -> Vec<Triangle> {
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    triangles
+        .iter()
+        .map(|t| {
+            t.map(|p| {
+                let (y, z) = (f64::from(p[1]), f64::from(p[2]));
+                [
+                    p[0],
+                    (y * cos - z * sin) as f32,
+                    (y * sin + z * cos + 20.0) as f32,
+                ]
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn the_threshold_is_the_slope_from_horizontal() {
     // The slab tilted about x by 40 degrees: its underside slopes 40 degrees (an overhang at the
@@ -54,21 +72,7 @@ fn the_threshold_is_the_slope_from_horizontal() {
         (40.0f64, 400.0 * 40f64.to_radians().cos()),
         (50.0, 40.0 * 50f64.to_radians().sin()),
     ] {
-        let (sin, cos) = degrees.to_radians().sin_cos();
-        let tilted: Vec<Triangle> = slab
-            .iter()
-            .map(|t| {
-                t.map(|p| {
-                    let (y, z) = (f64::from(p[1]), f64::from(p[2]));
-                    [
-                        p[0],
-                        (y * cos - z * sin) as f32,
-                        (y * sin + z * cos + 20.0) as f32,
-                    ]
-                })
-            })
-            .collect();
-        let found = supports(&mesh(&tilted), &SupportSettings::default());
+        let found = supports(&mesh(&tilted(&slab, degrees)), &SupportSettings::default());
         assert_eq!(found.n_overhanging_faces, 2, "{degrees} degrees: {found:?}");
         assert!(
             (found.contact_area_mm2 - area).abs() < 1e-3,
@@ -449,21 +453,7 @@ fn only_shallow_overhangs_get_dense_interface_layers() {
     };
     let slab = cuboid([0.0, 0.0, 0.0], [20.0, 20.0, 2.0]);
     for (degrees, dense) in [(0.0f64, true), (30.0, true), (40.0, false)] {
-        let (sin, cos) = degrees.to_radians().sin_cos();
-        let tilted: Vec<Triangle> = slab
-            .iter()
-            .map(|t| {
-                t.map(|p| {
-                    let (y, z) = (f64::from(p[1]), f64::from(p[2]));
-                    [
-                        p[0],
-                        (y * cos - z * sin) as f32,
-                        (y * sin + z * cos + 20.0) as f32,
-                    ]
-                })
-            })
-            .collect();
-        let mut triangles = tilted;
+        let mut triangles = tilted(&slab, degrees);
         triangles.extend(cuboid([-20.0, -20.0, 0.0], [1.0, 1.0, 1.0]));
         let found = supports(&mesh(&triangles), &settings);
         assert!(found.pattern_contact_area_mm2 > 0.0, "{degrees}: {found:?}");
