@@ -20,9 +20,11 @@
 //!   column on the plate lower than `min_plate_gap_mm` (the first layer and the contact gap): a
 //!   slicer cannot put a support layer under its first (the Octopus bracket's 0.3 mm chamfers).
 //! - Each remaining column is a contact, and a contact grows to the whole cells of the support
-//!   pattern that its grid cell overlaps (`pattern_cell_mm`: the line spacing plus one line;
-//!   the pattern has a corner at the centre of the part's bounding box, as PrusaSlicer lays
-//!   it): every grid point of those cells carries support from the contact's height down to
+//!   pattern that it reaches (`pattern_cell_mm`: the line spacing plus one line; the pattern
+//!   has a corner at the centre of the part's bounding box, as PrusaSlicer lays it). A contact
+//!   under a flat ceiling reaches over its whole grid cell; under a slope, half a layer's
+//!   step on the slope each way (the slicer's contact at a layer is the strip by which the
+//!   layer's outline passes the one below): every grid point of those cells carries support from the contact's height down to
 //!   the part below it or the plate, unless the point is inside the part at that height (the
 //!   slicer trims supports by the part). So a small overhang beside a wall gets a cell-wide
 //!   support beside the wall, down to the plate, as in PrusaSlicer's G-code.
@@ -159,8 +161,14 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
     } else {
         0.0
     };
-    let (region, points) =
-        overhang_points(mesh, &overhangs, grid, reach, settings.interface_angle_deg);
+    let (region, points) = overhang_points(
+        mesh,
+        &overhangs,
+        grid,
+        reach,
+        settings.interface_angle_deg,
+        finite_or_zero(settings.min_gap_mm),
+    );
     let grid = region.grid;
     // A pattern cell is at least a grid cell.
     let pattern = grows.then(|| PatternCells::new(&region, cell.max(grid), centre(mesh)));
@@ -238,9 +246,13 @@ struct PatternCells {
     /// Per pattern column (row), the first grid column (row) in it, and one past the last.
     column_starts: Vec<usize>,
     row_starts: Vec<usize>,
-    /// Per grid column (row), the first and last pattern columns (rows) its side overlaps.
-    column_spans: Vec<[u32; 2]>,
-    row_spans: Vec<[u32; 2]>,
+    /// Along x and y: the grid's first cell, and the pattern's first cell (numbered from
+    /// the origin).
+    first: [i64; 2],
+    base: [i64; 2],
+    origin: [f64; 2],
+    cell: f64,
+    grid: f64,
     grid_columns: usize,
 }
 
@@ -257,36 +269,32 @@ struct Grown {
 impl PatternCells {
     /// Pattern cells `cell` wide, with a corner at `origin` (x, y).
     fn new(region: &Region, cell: f64, origin: [f64; 2]) -> PatternCells {
-        // Along each axis, the pattern cell of each grid cell's centre (never decreasing), and
-        // the first and last pattern cells that the grid cell's side overlaps.
-        let axis = |first: i64, count: usize, origin: f64| {
-            let at = |x: f64| floor((x * region.grid - origin) / cell);
-            let base = at(first as f64 + 0.5);
+        // Along each axis, the pattern cell of each grid cell's centre (never decreasing).
+        let at = |x: f64, origin: f64| floor((x * region.grid - origin) / cell);
+        let base = [0, 1].map(|axis| at(region.first[axis] as f64 + 0.5, origin[axis]));
+        let axis = |axis: usize, count: usize| {
             let of: Vec<u32> = (0..count)
-                .map(|n| (at(first as f64 + n as f64 + 0.5) - base) as u32)
-                .collect();
-            let cells = of.last().map_or(0, |&last| last as usize + 1);
-            let starts: Vec<usize> = (0..=cells)
-                .map(|k| of.partition_point(|&p| (p as usize) < k))
-                .collect();
-            let last = cells.saturating_sub(1) as i64;
-            let spans: Vec<[u32; 2]> = (0..count)
                 .map(|n| {
-                    let x = first as f64 + n as f64;
-                    [x + 1e-6, x + 1.0 - 1e-6].map(|x| (at(x) - base).clamp(0, last) as u32)
+                    (at(region.first[axis] as f64 + n as f64 + 0.5, origin[axis]) - base[axis])
+                        as u32
                 })
                 .collect();
-            (starts, spans)
+            let cells = of.last().map_or(0, |&last| last as usize + 1);
+            (0..=cells)
+                .map(|k| of.partition_point(|&p| (p as usize) < k))
+                .collect::<Vec<usize>>()
         };
-        let (column_starts, column_spans) = axis(region.first[0], region.columns, origin[0]);
-        let (row_starts, row_spans) = axis(region.first[1], region.rows, origin[1]);
+        let (column_starts, row_starts) = (axis(0, region.columns), axis(1, region.rows));
         PatternCells {
             columns: column_starts.len() - 1,
             rows: row_starts.len() - 1,
             column_starts,
             row_starts,
-            column_spans,
-            row_spans,
+            first: region.first,
+            base,
+            origin,
+            cell,
+            grid: region.grid,
             grid_columns: region.columns,
         }
     }
@@ -295,12 +303,21 @@ impl PatternCells {
         self.columns * self.rows
     }
 
-    /// The pattern cells that grid cell `g` overlaps (one to four): a contact there holds up
-    /// every one, as a slicer's contact area reaching into a cell does.
-    fn reached(&self, g: usize) -> impl Iterator<Item = usize> + '_ {
-        let (i, j) = (g % self.grid_columns, g / self.grid_columns);
-        let ([c0, c1], [r0, r1]) = (self.column_spans[i], self.row_spans[j]);
-        (r0..=r1).flat_map(move |r| (c0..=c1).map(move |c| r as usize * self.columns + c as usize))
+    /// The pattern cells that a contact at grid cell `g`, reaching `reach` from the cell's
+    /// centre along x and y, overlaps (one to four): it holds up every one, as a slicer's
+    /// contact area reaching into a cell does.
+    fn reached(&self, g: usize, reach: f64) -> impl Iterator<Item = usize> + '_ {
+        let index = [g % self.grid_columns, g / self.grid_columns];
+        let counts = [self.columns, self.rows];
+        let [[c0, c1], [r0, r1]] = [0, 1].map(|axis| {
+            let centre = (self.first[axis] as f64 + index[axis] as f64 + 0.5) * self.grid;
+            let last = counts[axis].saturating_sub(1) as i64;
+            [centre - reach + 1e-9, centre + reach - 1e-9].map(|x| {
+                (floor((x - self.origin[axis]) / self.cell) - self.base[axis]).clamp(0, last)
+                    as usize
+            })
+        });
+        (r0..=r1).flat_map(move |r| (c0..=c1).map(move |c| r * self.columns + c))
     }
 
     /// The grid cells whose centres are in pattern cell `index`.
@@ -318,11 +335,12 @@ impl PatternCells {
     fn grid_cells_of(&self, points: &[Point]) -> Marks {
         let mut touched = vec![false; self.len()];
         for point in points {
-            for k in self.reached(point.cell as usize) {
+            for k in self.reached(point.cell as usize, point.reach) {
                 touched[k] = true;
             }
         }
-        let mut marks = Marks::new(self.grid_columns * self.row_spans.len());
+        let rows = self.row_starts[self.rows];
+        let mut marks = Marks::new(self.grid_columns * rows);
         for (index, _) in touched.iter().enumerate().filter(|(_, t)| **t) {
             for g in self.grid_cells(index) {
                 marks.insert(g);
@@ -357,7 +375,7 @@ impl PatternCells {
             .iter()
             .filter(|hang| hang.height > 0.0 && holds(hang.z, (hang.z - hang.height).max(plate)))
             .flat_map(|hang| {
-                self.reached(hang.cell as usize)
+                self.reached(hang.cell as usize, hang.reach)
                     .map(|k| (k, hang.z, hang.dense))
             })
             .collect();
@@ -802,6 +820,10 @@ struct Hang {
     weight: f64,
     /// The overhang slopes less than `SupportSettings::interface_angle_deg`.
     dense: bool,
+    /// How far its contact reaches from the grid cell's centre along x and y: half a grid
+    /// cell under a flat ceiling; under a slope, half the step one layer makes on it (a
+    /// slicer's contact at a layer is the strip its outline moves past the layer below).
+    reach: f64,
 }
 
 /// A point under an overhang: its grid cell, the overhang's height there, and the area its
@@ -813,6 +835,8 @@ struct Point {
     weight: f64,
     /// The overhang slopes less than `SupportSettings::interface_angle_deg`.
     dense: bool,
+    /// As `Hang::reach`.
+    reach: f64,
     /// Stands for faces too small to hold a grid point (in the cell nearest their centroid):
     /// their centroid, where their column is found.
     small_face: Option<[f64; 2]>,
@@ -827,6 +851,7 @@ fn overhang_points(
     grid: f64,
     reach: f64,
     interface_angle_deg: f64,
+    layer_mm: f64,
 ) -> (Region, Vec<Point>) {
     let min_dense_down = interface_angle_deg.to_radians().cos();
     let mut bounds = [
@@ -865,12 +890,20 @@ fn overhang_points(
             let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
             let n = normal(a, b, c);
             let dense = -n[2] > min_dense_down * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            // Half a layer's step on the face (its run over its rise times half a layer).
+            let horizontal = n[0].hypot(n[1]);
+            let contact = if horizontal > 0.0 {
+                (layer_mm * n[2].abs() / horizontal / 2.0).min(grid / 2.0)
+            } else {
+                grid / 2.0
+            };
             for_each_grid_point(a, b, c, grid, region.clip(), |i, j, z| {
                 points.extend(region.index(i, j).map(|cell| Point {
                     cell: cell as u32,
                     z,
                     weight: grid * grid,
                     dense,
+                    reach: contact,
                     small_face: None,
                 }));
             });
@@ -884,6 +917,7 @@ fn overhang_points(
                     z: centroid[2],
                     weight: (n[2] / 2.0).abs(),
                     dense,
+                    reach: contact,
                     small_face: Some([centroid[0], centroid[1]]),
                 }));
             }
@@ -915,6 +949,7 @@ fn overhang_points(
                 z: same_cell.iter().map(|p| p.z * p.weight).sum::<f64>() / area,
                 weight: area.min(grid * grid),
                 dense: same_cell.iter().any(|p| p.dense),
+                reach: same_cell.iter().map(|p| p.reach).fold(0.0, f64::max),
                 small_face: Some([0, 1].map(|axis| {
                     same_cell
                         .iter()
@@ -1138,6 +1173,7 @@ fn hangs(
                  z,
                  weight,
                  dense,
+                 reach,
                  small_face,
              }| {
                 let to_plate = z - plate;
@@ -1156,6 +1192,7 @@ fn hangs(
                     height,
                     weight,
                     dense,
+                    reach,
                 }
             },
         )
@@ -1507,7 +1544,7 @@ mod tests {
                 // The region reaches as far as grown supports do, and both ways see the
                 // pattern cells' points too.
                 let (region, points) =
-                    overhang_points(&mesh, &overhangs, settings.grid_mm, cell + 3.0, 90.0);
+                    overhang_points(&mesh, &overhangs, settings.grid_mm, cell + 3.0, 90.0, 0.2);
                 let pattern = PatternCells::new(&region, cell, centre(&mesh));
                 let mut marks = Marks::of(region.len(), &points);
                 marks.add(

@@ -514,3 +514,64 @@ fn a_support_stops_a_contact_gap_under_the_part_and_over_it() {
         "{apart:?}"
     );
 }
+
+/// A prism: the convex `section` (x, z, counter-clockwise seen from -y) extruded from y = 0 to
+/// `length`, its faces looking out.
+fn prism(section: &[[f32; 2]], length: f32) -> Vec<Triangle> {
+    let at = |k: usize, y: f32| {
+        let [x, z] = section[k % section.len()];
+        [x, y, z]
+    };
+    let mut triangles = Vec::new();
+    for k in 1..section.len() - 1 {
+        triangles.push([at(0, 0.0), at(k, 0.0), at(k + 1, 0.0)]);
+        triangles.push([at(0, length), at(k + 1, length), at(k, length)]);
+    }
+    for k in 0..section.len() {
+        triangles.push([at(k, 0.0), at(k + 1, length), at(k + 1, 0.0)]);
+        triangles.push([at(k, 0.0), at(k, length), at(k + 1, length)]);
+    }
+    triangles
+}
+
+#[test]
+fn a_contact_under_a_slope_reaches_a_layers_step_not_a_grid_cell() {
+    // A block whose side at x = 10.39 has a 45-degree chamfer 1 mm tall at its foot, with the
+    // part's centre held at x = 10.4 (small blocks at x = -20 and 40.8): a pattern side lies
+    // 0.01 mm past the block's side. The chamfer's contacts (one layer's step, 0.2 mm, wide,
+    // as the slicer's contact strips are) stay in the cell before it: only the grid points
+    // of that cell in the open hold support (x = 10.25 beside the block, and x = 8.25 to
+    // 10.25 past its ends, y under 0 or over 10), none in the next cell, which the grid cell
+    // around the contact at x = 10.25 (from 10 to 10.5) would reach.
+    let mut triangles = prism(
+        &[
+            [0.0, 0.0],
+            [9.39, 0.0],
+            [10.39, 1.0],
+            [10.39, 10.0],
+            [0.0, 10.0],
+        ],
+        10.0,
+    );
+    triangles.extend(cuboid([-20.0, 0.0, 0.0], [1.0, 1.0, 1.0]));
+    triangles.extend(cuboid([39.8, 0.0, 0.0], [1.0, 1.0, 1.0]));
+    let mesh = mesh(&triangles);
+    assert!(
+        pricing_engine::analyze(&mesh).volume_mm3 > 0.0,
+        "faces look out"
+    );
+    let found = supports(
+        &mesh,
+        &SupportSettings {
+            // Inclusive at 45 degrees, as the FDM process asks.
+            overhang_angle_deg: 46.0,
+            pattern_cell_mm: 2.3,
+            min_gap_mm: 0.2,
+            ..SupportSettings::default()
+        },
+    );
+    assert!(
+        relative(found.pattern_contact_area_mm2, (20.0 + 8.0 * 5.0) * 0.25) < 1e-9,
+        "{found:?}"
+    );
+}
