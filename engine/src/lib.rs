@@ -34,6 +34,23 @@ mod raycast;
 pub mod slicing;
 pub mod support;
 
+/// The shared model corpus beside the repository, for unit tests that read it: `None` (the
+/// test says it skipped) when it is missing, except in CI, which always has it.
+#[cfg(test)]
+fn shared_models() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {} is missing",
+        dir.display()
+    );
+    eprintln!("SKIPPED: {} is missing", dir.display());
+    None
+}
+
 pub use analysis::{Analysis, analyze};
 pub use mesh::{LoadOptions, Mesh, MeshError, parse};
 pub use pipeline::{ModelQuote, QuoteError, QuoteOptions, quote_model};

@@ -327,16 +327,9 @@ mod tests {
             extreme_vertices_by_brute_force(&lattice)
         );
         // And large real models (CI always has the shared folder).
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models");
-        if !dir.is_dir() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {} is missing",
-                dir.display()
-            );
-            eprintln!("SKIPPED the shared models: {} is missing", dir.display());
+        let Some(dir) = crate::shared_models() else {
             return;
-        }
+        };
         for name in [
             "cura__UltimakerRobot_support.stl",
             "voron2__Thread_Test_1_x1_Rev1.STL",

@@ -148,7 +148,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
     if mesh.triangles().is_empty() || grid.is_nan() || grid <= 0.0 {
         return empty;
     }
-    let plate = plate(mesh);
+    let (plate, centre) = plate_and_centre(mesh);
     let overhangs = overhanging_faces(mesh, settings, plate);
     if overhangs.is_empty() {
         return empty;
@@ -171,7 +171,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
     );
     let grid = region.grid;
     // A pattern cell is at least a grid cell.
-    let pattern = grows.then(|| PatternCells::new(&region, cell.max(grid), centre(mesh)));
+    let pattern = grows.then(|| PatternCells::new(&region, cell.max(grid), centre));
     // With a gap to keep, the cells beside the grown ones are asked about too (is the part
     // there?).
     let gap = finite_or_zero(settings.xy_gap_mm);
@@ -764,25 +764,18 @@ fn group_by_slot<T: Copy>(
     (grouped, starts)
 }
 
-/// The lowest point of the part.
-fn plate(mesh: &Mesh) -> f64 {
-    mesh.positions()
-        .iter()
-        .map(|p| f64::from(p[2]))
-        .fold(f64::INFINITY, f64::min)
-}
-
-/// The centre of the part's bounding box in x and y, where a slicer's support pattern has
-/// a corner (PrusaSlicer lays its grid from the object's centre).
-fn centre(mesh: &Mesh) -> [f64; 2] {
-    let mut bounds = [[f64::INFINITY; 2], [f64::NEG_INFINITY; 2]];
+/// The part's lowest point (the plate), and the centre of its bounding box in x and y, where
+/// a slicer's support pattern has a corner (PrusaSlicer lays its grid from the object's
+/// centre): one pass over the vertices.
+fn plate_and_centre(mesh: &Mesh) -> (f64, [f64; 2]) {
+    let (mut low, mut high) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
     for p in mesh.positions() {
-        for axis in 0..2 {
-            bounds[0][axis] = bounds[0][axis].min(f64::from(p[axis]));
-            bounds[1][axis] = bounds[1][axis].max(f64::from(p[axis]));
+        for axis in 0..3 {
+            low[axis] = low[axis].min(f64::from(p[axis]));
+            high[axis] = high[axis].max(f64::from(p[axis]));
         }
     }
-    [0, 1].map(|axis| (bounds[0][axis] + bounds[1][axis]) / 2.0)
+    (low[2], [0, 1].map(|axis| (low[axis] + high[axis]) / 2.0))
 }
 
 /// The faces that need support: facing down, sloping less than the threshold from the
@@ -1503,16 +1496,9 @@ mod tests {
     /// orientations (each model is large enough that `supports` picks only one of them).
     #[test]
     fn rays_and_raster_agree() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models");
-        if !dir.is_dir() {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "CI=true but {} is missing",
-                dir.display()
-            );
-            eprintln!("SKIPPED: {} does not exist", dir.display());
+        let Some(dir) = crate::shared_models() else {
             return;
-        }
+        };
         let settings = SupportSettings::default();
         let cell = 2.3;
         let grow_settings = SupportSettings {
@@ -1539,13 +1525,13 @@ mod tests {
             .enumerate()
             {
                 let mesh = mesh.rotated(r);
-                let plate = plate(&mesh);
+                let (plate, centre) = plate_and_centre(&mesh);
                 let overhangs = overhanging_faces(&mesh, &settings, plate);
                 // The region reaches as far as grown supports do, and both ways see the
                 // pattern cells' points too.
                 let (region, points) =
                     overhang_points(&mesh, &overhangs, settings.grid_mm, cell + 3.0, 90.0, 0.2);
-                let pattern = PatternCells::new(&region, cell, centre(&mesh));
+                let pattern = PatternCells::new(&region, cell, centre);
                 let mut marks = Marks::of(region.len(), &points);
                 marks.add(
                     &pattern

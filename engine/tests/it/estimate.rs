@@ -6,7 +6,7 @@ use pricing_engine::mesh::{Format, Mesh};
 use pricing_engine::pricing::{FdmProcess, PriceBook, Process};
 use pricing_engine::support::supports;
 
-use super::{gridded_box, relative};
+use super::{gridded_box, prism, relative};
 
 fn process() -> FdmProcess {
     let Process::Fdm(process) = PriceBook::built_in().machines["mk3s"].process else {
@@ -177,27 +177,11 @@ fn cooling_stretches_extrusions_not_moves() {
 fn a_face_at_the_overhang_threshold_is_supported() {
     // A wedge whose side overhangs at exactly 45 degrees, the process's threshold: PrusaSlicer
     // supports it (its threshold is inclusive: it adds a degree); at 47 degrees it does not.
-    let wedge = |degrees: f64| {
+    let wedge = |degrees: f32| {
         let run = 10.0 / degrees.to_radians().tan();
         // The section in x and z, from the plate up, extruded 20 mm along y.
         let section = [[0.0, 0.0], [10.0, 0.0], [10.0 + run, 10.0], [0.0, 10.0]];
-        let at = |k: usize, y: f64| {
-            let [x, z] = section[k % 4];
-            [x as f32, y as f32, z as f32]
-        };
-        let mut triangles = vec![
-            [at(0, 0.0), at(2, 0.0), at(1, 0.0)],
-            [at(0, 0.0), at(3, 0.0), at(2, 0.0)],
-            [at(0, 20.0), at(1, 20.0), at(2, 20.0)],
-            [at(0, 20.0), at(2, 20.0), at(3, 20.0)],
-        ];
-        for k in 0..4 {
-            triangles.push([at(k, 0.0), at(k + 1, 0.0), at(k + 1, 20.0)]);
-            triangles.push([at(k, 0.0), at(k + 1, 20.0), at(k, 20.0)]);
-        }
-        // Wound so that the normals face out.
-        let triangles: Vec<_> = triangles.into_iter().map(|[a, b, c]| [a, c, b]).collect();
-        Mesh::from_triangles(&triangles, Format::BinaryStl).expect("mesh")
+        Mesh::from_triangles(&prism(&section, 20.0), Format::BinaryStl).expect("mesh")
     };
     let settings = support_settings(&process());
     for (degrees, supported) in [(45.0, true), (47.0, false)] {

@@ -88,6 +88,25 @@ pub fn stl_bytes(triangles: &[Triangle]) -> Vec<u8> {
 }
 
 /// The twelve outward-facing triangles of an axis-aligned box.
+/// A prism: the convex `section` (x, z, counter-clockwise seen from -y) extruded from y = 0 to
+/// `length`, its faces looking out.
+pub fn prism(section: &[[f32; 2]], length: f32) -> Vec<Triangle> {
+    let at = |k: usize, y: f32| {
+        let [x, z] = section[k % section.len()];
+        [x, y, z]
+    };
+    let mut triangles = Vec::new();
+    for k in 1..section.len() - 1 {
+        triangles.push([at(0, 0.0), at(k, 0.0), at(k + 1, 0.0)]);
+        triangles.push([at(0, length), at(k + 1, length), at(k, length)]);
+    }
+    for k in 0..section.len() {
+        triangles.push([at(k, 0.0), at(k + 1, length), at(k + 1, 0.0)]);
+        triangles.push([at(k, 0.0), at(k, length), at(k + 1, length)]);
+    }
+    triangles
+}
+
 pub fn cuboid(min: [f32; 3], size: [f32; 3]) -> Vec<Triangle> {
     let p = |x: f32, y: f32, z: f32| {
         [

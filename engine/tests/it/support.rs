@@ -3,7 +3,7 @@
 use pricing_engine::mesh::{Format, Mesh, Triangle};
 use pricing_engine::support::{SupportSettings, supports};
 
-use super::{cuboid, fixture, load, relative};
+use super::{cuboid, fixture, load, prism, relative};
 
 fn mesh(triangles: &[Triangle]) -> Mesh {
     Mesh::from_triangles(triangles, Format::BinaryStl).expect("welds")
@@ -513,25 +513,6 @@ fn a_support_stops_a_contact_gap_under_the_part_and_over_it() {
         ) < 1e-9,
         "{apart:?}"
     );
-}
-
-/// A prism: the convex `section` (x, z, counter-clockwise seen from -y) extruded from y = 0 to
-/// `length`, its faces looking out.
-fn prism(section: &[[f32; 2]], length: f32) -> Vec<Triangle> {
-    let at = |k: usize, y: f32| {
-        let [x, z] = section[k % section.len()];
-        [x, y, z]
-    };
-    let mut triangles = Vec::new();
-    for k in 1..section.len() - 1 {
-        triangles.push([at(0, 0.0), at(k, 0.0), at(k + 1, 0.0)]);
-        triangles.push([at(0, length), at(k + 1, length), at(k, length)]);
-    }
-    for k in 0..section.len() {
-        triangles.push([at(k, 0.0), at(k + 1, length), at(k + 1, 0.0)]);
-        triangles.push([at(k, 0.0), at(k, length), at(k + 1, length)]);
-    }
-    triangles
 }
 
 #[test]
