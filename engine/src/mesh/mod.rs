@@ -281,6 +281,10 @@ impl Mesh {
     /// all that use rotated meshes, do not see such a difference. ([`Mesh::transformed`] welds
     /// again, for any map.)
     pub fn rotated(&self, r: [[f64; 3]; 3]) -> Mesh {
+        // Whether the bodies meet is found once and shared with the rotations: found here, in
+        // this mesh's frame, the answer does not depend on which rotation asks first (bodies
+        // touching face to face can cross by a rounding in one frame and not in another).
+        crate::slicing::union::bodies_meet(self);
         let positions = self
             .positions
             .iter()

@@ -493,3 +493,71 @@ impl Outline {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::mesh::{LoadOptions, parse};
+    use crate::orientation::{candidates, orient};
+
+    /// A 20 x 20 x 4 mm cap resting on a 4 x 4 x 10 mm stem: two bodies touching face to face.
+    fn mushroom() -> Vec<u8> {
+        let cuboid = |[x, y, z]: [f32; 3], [w, d, h]: [f32; 3]| {
+            let p = |i: usize| {
+                [
+                    x + w * (i & 1) as f32,
+                    y + d * ((i >> 1) & 1) as f32,
+                    z + h * (i >> 2) as f32,
+                ]
+            };
+            let quads = [
+                [0, 2, 3, 1],
+                [4, 5, 7, 6],
+                [0, 1, 5, 4],
+                [2, 6, 7, 3],
+                [0, 4, 6, 2],
+                [1, 3, 7, 5],
+            ];
+            quads
+                .iter()
+                .flat_map(|q| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]])
+                .map(|t| t.map(p))
+                .collect::<Vec<_>>()
+        };
+        let mut text = String::from("solid mushroom\n");
+        for [a, b, c] in cuboid([8.0, 8.0, 0.0], [4.0, 4.0, 10.0])
+            .into_iter()
+            .chain(cuboid([0.0, 0.0, 10.0], [20.0, 20.0, 4.0]))
+        {
+            text.push_str("facet normal 0 0 0\nouter loop\n");
+            for v in [a, b, c] {
+                text.push_str(&format!("vertex {} {} {}\n", v[0], v[1], v[2]));
+            }
+            text.push_str("endloop\nendfacet\n");
+        }
+        text.push_str("endsolid mushroom\n");
+        text.into_bytes()
+    }
+
+    /// Whether bodies meet is found once per model and shared by its rotations: the answer
+    /// must not depend on which rotation asks first (quotes estimate the orientations in
+    /// parallel). Bodies touching face to face are where rounding in a turned frame could tell
+    /// them apart.
+    #[test]
+    fn bodies_meet_whichever_rotation_asks_first() {
+        let bytes = mushroom();
+        let source = parse(&bytes, &LoadOptions::default()).expect("mushroom");
+        let expected = super::bodies_meet(&source);
+        let candidates = candidates(&source);
+        assert!(candidates.len() > 6, "{} candidates", candidates.len());
+        for candidate in candidates {
+            let fresh = parse(&bytes, &LoadOptions::default()).expect("mushroom");
+            let turned = orient(&fresh, &candidate);
+            assert_eq!(
+                super::bodies_meet(&turned),
+                expected,
+                "asked first by {:?}",
+                candidate.down
+            );
+        }
+    }
+}
