@@ -4,6 +4,10 @@
 //! A BVH is built once per model: a mesh turned by [`Mesh::rotated`] (each orientation the
 //! quote tries) shares its source's BVH, and its rays are turned back into the frame the BVH
 //! was built in. A rotation keeps distances, so the time of impact is the same in both frames.
+//!
+//! parry builds a BVH on one thread. A large mesh is cut in two halves along the longest axis
+//! of its faces' centres, and each half gets its own BVH, both built at once; a ray asks both,
+//! the nearer hit winning (among equals the lower face, as within one).
 
 use std::sync::{Arc, OnceLock};
 
@@ -16,7 +20,18 @@ use crate::mesh::Mesh;
 
 /// The BVH a mesh and its rotations share, built on first use.
 #[derive(Clone, Default)]
-pub(crate) struct SharedBvh(Arc<OnceLock<Option<TriMesh>>>);
+pub(crate) struct SharedBvh(Arc<OnceLock<Option<Vec<Part>>>>);
+
+/// The BVH of some of a mesh's faces.
+pub(crate) struct Part {
+    bvh: TriMesh,
+    /// The mesh's number of each of the part's faces.
+    faces: Vec<u32>,
+}
+
+/// Meshes with more faces than this get two BVHs built at once (see the module's doc): below
+/// it a build takes a few milliseconds.
+const SPLIT_FACES: usize = 16_384;
 
 impl std::fmt::Debug for SharedBvh {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,7 +46,7 @@ impl std::fmt::Debug for SharedBvh {
 
 /// Casts rays at a mesh, in the mesh's own coordinates.
 pub(crate) struct Caster<'a> {
-    bvh: &'a TriMesh,
+    parts: &'a [Part],
     /// From the mesh's coordinates to the BVH's.
     to_bvh: [[f32; 3]; 3],
 }
@@ -47,17 +62,31 @@ impl Caster<'_> {
     /// no collapsed faces, all that `TriMesh` refuses).
     pub(crate) fn new(mesh: &Mesh) -> Option<Caster<'_>> {
         let (shared, to_bvh) = mesh.bvh_frame();
-        let bvh = shared
+        let parts = shared
             .0
             .get_or_init(|| {
                 // Built in the frame of the mesh that asks first: its positions turned by
                 // `to_bvh`, which every sharer's `to_bvh` maps to.
                 let vertices: Vec<Vector> =
                     mesh.positions().iter().map(|p| turn(&to_bvh, p)).collect();
-                TriMesh::new(vertices, mesh.triangles().to_vec()).ok()
+                let build = |faces: Vec<u32>| {
+                    let triangles = faces
+                        .iter()
+                        .map(|&face| mesh.triangles()[face as usize])
+                        .collect();
+                    let bvh = TriMesh::new(vertices.clone(), triangles).ok()?;
+                    Some(Part { bvh, faces })
+                };
+                let faces = mesh.triangles().len() as u32;
+                if (faces as usize) <= SPLIT_FACES {
+                    return Some(vec![build((0..faces).collect())?]);
+                }
+                let (low, high) = halves(mesh, &vertices);
+                let (low, high) = rayon::join(|| build(low), || build(high));
+                Some(vec![low?, high?])
             })
             .as_ref()?;
-        Some(Caster { bvh, to_bvh })
+        Some(Caster { parts, to_bvh })
     }
 
     /// The first face the ray from `origin` along the unit `direction` hits within
@@ -69,17 +98,19 @@ impl Caster<'_> {
         max_distance: f32,
     ) -> Option<Hit> {
         let ray = Ray::new(turn(&self.to_bvh, &origin), turn(&self.to_bvh, &direction));
-        // The BVH's own ray walk (an inverse-direction slab test per node), with the
-        // triangle test per leaf.
-        self.bvh
-            .bvh()
-            .cast_ray(&ray, max_distance, |face, best| {
-                self.bvh.triangle(face).cast_local_ray(&ray, best, false)
-            })
-            .map(|(face, distance)| Hit {
-                distance,
-                face: face as usize,
-            })
+        let mut best: Option<Hit> = None;
+        for part in self.parts {
+            let limit = best.as_ref().map_or(max_distance, |hit| hit.distance);
+            // The BVH's own ray walk (an inverse-direction slab test per node), with the
+            // triangle test per leaf.
+            let Some((face, distance)) = part.bvh.bvh().cast_ray(&ray, limit, |face, best| {
+                part.bvh.triangle(face).cast_local_ray(&ray, best, false)
+            }) else {
+                continue;
+            };
+            nearer(&mut best, distance, part.faces[face as usize] as usize);
+        }
+        best
     }
 
     /// [`Caster::cast`] for a short ray: the faces whose boxes meet the ray's box, each tested.
@@ -96,20 +127,55 @@ impl Caster<'_> {
         let end = ray.origin + ray.dir * max_distance;
         let reach = Aabb::new(ray.origin.min(end), ray.origin.max(end));
         let mut best: Option<Hit> = None;
-        for face in self.bvh.bvh().intersect_aabb(&reach) {
-            let limit = best.as_ref().map_or(max_distance, |hit| hit.distance);
-            let Some(distance) = self.bvh.triangle(face).cast_local_ray(&ray, limit, false) else {
-                continue;
-            };
-            let face = face as usize;
-            if best.as_ref().is_none_or(|hit| {
-                distance < hit.distance || (distance == hit.distance && face < hit.face)
-            }) {
-                best = Some(Hit { distance, face });
+        for part in self.parts {
+            for face in part.bvh.bvh().intersect_aabb(&reach) {
+                let limit = best.as_ref().map_or(max_distance, |hit| hit.distance);
+                let Some(distance) = part.bvh.triangle(face).cast_local_ray(&ray, limit, false)
+                else {
+                    continue;
+                };
+                nearer(&mut best, distance, part.faces[face as usize] as usize);
             }
         }
         best
     }
+}
+
+/// Keeps the nearer of `best` and a hit at `distance` on `face` (among equals the lower face).
+fn nearer(best: &mut Option<Hit>, distance: f32, face: usize) {
+    if best
+        .as_ref()
+        .is_none_or(|hit| distance < hit.distance || (distance == hit.distance && face < hit.face))
+    {
+        *best = Some(Hit { distance, face });
+    }
+}
+
+/// The mesh's faces in two halves: those whose centres lie below the median along the axis the
+/// centres spread most along, and the rest.
+fn halves(mesh: &Mesh, vertices: &[Vector]) -> (Vec<u32>, Vec<u32>) {
+    let centre = |face: u32| {
+        let [a, b, c] = mesh.triangles()[face as usize].map(|v| vertices[v as usize]);
+        a + b + c
+    };
+    let faces = mesh.triangles().len() as u32;
+    let (low, high) = (0..faces).map(centre).fold(
+        (
+            Vector::splat(f32::INFINITY),
+            Vector::splat(f32::NEG_INFINITY),
+        ),
+        |(low, high), c| (low.min(c), high.max(c)),
+    );
+    let axis = (high - low).max_position();
+    let mut order: Vec<(f32, u32)> = (0..faces).map(|face| (centre(face)[axis], face)).collect();
+    let middle = order.len() / 2;
+    order.select_nth_unstable_by(middle, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let high = order.split_off(middle);
+    let mut low: Vec<u32> = order.into_iter().map(|(_, face)| face).collect();
+    let mut high: Vec<u32> = high.into_iter().map(|(_, face)| face).collect();
+    low.sort_unstable();
+    high.sort_unstable();
+    (low, high)
 }
 
 fn turn(r: &[[f32; 3]; 3], p: &[f32; 3]) -> Vector {
@@ -145,8 +211,11 @@ mod tests {
             let inward = -(b - a).cross(c - a).normalize();
             let start = (a + b + c) / 3.0 + inward * 1e-3;
             let ray = Ray::new(start, inward);
-            let every_face = (0..mesh.triangles().len() as u32)
-                .filter_map(|f| caster.bvh.triangle(f).cast_local_ray(&ray, reach, false))
+            let every_face = caster
+                .parts
+                .iter()
+                .flat_map(|part| (0..part.faces.len() as u32).map(|f| part.bvh.triangle(f)))
+                .filter_map(|triangle| triangle.cast_local_ray(&ray, reach, false))
                 .reduce(f32::min);
             let short = caster.cast_short(start.into(), inward.into(), reach);
             assert_eq!(short.map(|hit| hit.distance), every_face, "face {face}");
