@@ -146,6 +146,7 @@ pub enum Stage {
     Prepare,
     /// Supports, estimate and price of every candidate.
     Estimate,
+    /// Walls thinner than the material's minimum: found beside `Estimate`, reported after it.
     ThinWalls,
 }
 
@@ -276,48 +277,55 @@ pub fn quote_model_observed(
     ])
     .to_le_bytes();
     let volume = analysis.volume_mm3.abs();
+    // The thin walls do not depend on the orientation: found beside the estimates, they fill
+    // the cores the candidates leave idle (the last candidates, the serial parts of each).
+    let thin_walls_timed = || {
+        let start = std::time::Instant::now();
+        (thin_walls(&mesh, material.min_wall_mm), start.elapsed())
+    };
     let estimate_start = std::time::Instant::now();
-    let priced: Vec<Result<Option<Priced>, QuoteError>> = candidates
-        .par_iter()
-        .map(|candidate| {
-            let rotation = orientation::rotation_to_down(candidate.down);
-            let turned: Vec<[f64; 3]> = hull
-                .iter()
-                .map(|p| std::array::from_fn(|i| (0..3).map(|j| rotation[i][j] * p[j]).sum()))
-                .collect();
-            if turn_that_fits(&turned, machine.build_volume_mm).is_none() {
-                return Ok(None);
-            }
-            let oriented = orientation::orient(&mesh, candidate);
-            let estimate = estimate(&oriented, volume, machine, material, options.supports)
-                .ok_or_else(|| QuoteError::Refused {
-                    kind: "invalid_process",
-                    message: format!("machine `{}` has a process that cannot slice", machine.id),
-                })?;
-            let down_bits: Vec<u8> = candidate
-                .down
-                .iter()
-                .flat_map(|x| x.to_le_bytes())
-                .collect();
-            let identity = digest(&[&model_digest, options_tag(options).as_bytes(), &down_bits]);
-            let quote = quote(
-                &estimate.usage(),
-                &options.request,
-                book,
-                &identity.to_le_bytes(),
-            )?;
-            Ok(Some(Priced {
-                placement: Placement {
-                    source: candidate.source,
-                    down: candidate.down,
-                    rotation,
-                    size_mm: mesh_size(&oriented),
-                },
-                estimate,
-                quote,
-            }))
-        })
-        .collect();
+    let price = |candidate: &Candidate| -> Result<Option<Priced>, QuoteError> {
+        let rotation = orientation::rotation_to_down(candidate.down);
+        let turned: Vec<[f64; 3]> = hull
+            .iter()
+            .map(|p| std::array::from_fn(|i| (0..3).map(|j| rotation[i][j] * p[j]).sum()))
+            .collect();
+        if turn_that_fits(&turned, machine.build_volume_mm).is_none() {
+            return Ok(None);
+        }
+        let oriented = orientation::orient(&mesh, candidate);
+        let estimate = estimate(&oriented, volume, machine, material, options.supports)
+            .ok_or_else(|| QuoteError::Refused {
+                kind: "invalid_process",
+                message: format!("machine `{}` has a process that cannot slice", machine.id),
+            })?;
+        let down_bits: Vec<u8> = candidate
+            .down
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let identity = digest(&[&model_digest, options_tag(options).as_bytes(), &down_bits]);
+        let quote = quote(
+            &estimate.usage(),
+            &options.request,
+            book,
+            &identity.to_le_bytes(),
+        )?;
+        Ok(Some(Priced {
+            placement: Placement {
+                source: candidate.source,
+                down: candidate.down,
+                rotation,
+                size_mm: mesh_size(&oriented),
+            },
+            estimate,
+            quote,
+        }))
+    };
+    let (priced, (thin, thin_elapsed)) = rayon::join(
+        || candidates.par_iter().map(price).collect::<Vec<_>>(),
+        thin_walls_timed,
+    );
     observer.stage_done(Stage::Estimate, estimate_start.elapsed());
     if observer.should_stop() {
         return Err(QuoteError::Stopped {
@@ -358,9 +366,7 @@ pub fn quote_model_observed(
     let mut ranked = fitting.into_iter();
     let chosen = ranked.next().expect("not empty");
     let alternatives: Vec<Priced> = ranked.take(options.alternatives).collect();
-    let thin = staged(observer, Stage::ThinWalls, || {
-        thin_walls(&mesh, material.min_wall_mm)
-    })?;
+    observer.stage_done(Stage::ThinWalls, thin_elapsed);
     let mut warnings = analysis.warnings.clone();
     if let Some(spot) = thin.thinnest {
         warnings.push(Warning {
