@@ -61,14 +61,16 @@ impl Caster<'_> {
     /// The BVH of `mesh`; `None` only for an empty mesh (a welded `Mesh` has valid indices and
     /// no collapsed faces, all that `TriMesh` refuses).
     pub(crate) fn new(mesh: &Mesh) -> Option<Caster<'_>> {
-        let (shared, to_bvh) = mesh.bvh_frame();
+        let (shared, to_bvh, frame) = mesh.bvh_frame();
         let parts = shared
             .0
             .get_or_init(|| {
-                // Built in the frame of the mesh that asks first: its positions turned by
-                // `to_bvh`, which every sharer's `to_bvh` maps to.
-                let vertices: Vec<Vector> =
-                    mesh.positions().iter().map(|p| turn(&to_bvh, p)).collect();
+                // Built in the source's frame, from its own positions, whichever of its
+                // rotations asks first: every sharer's `to_bvh` maps to it.
+                let vertices: Vec<Vector> = frame
+                    .iter()
+                    .map(|&[x, y, z]| Vector::new(x, y, z))
+                    .collect();
                 let build = |faces: Vec<u32>| {
                     let triangles = faces
                         .iter()
@@ -190,6 +192,40 @@ fn turn(r: &[[f32; 3]; 3], p: &[f32; 3]) -> Vector {
 mod tests {
     use super::*;
     use crate::mesh::LoadOptions;
+
+    /// A rotation that asks for the shared BVH first gets the one its source would have built:
+    /// the same hits, to the bit, whichever asks first (quotes ask from parallel orientations).
+    #[test]
+    fn the_bvh_is_the_same_whichever_rotation_builds_it() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/models/torus_r20_r5.stl");
+        let bytes = std::fs::read(path).expect("fixture");
+        let (s, c) = (0.6f64.sin(), 0.6f64.cos());
+        let turn = [[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]];
+        let hits = |source_first: bool| {
+            let source = crate::mesh::parse(&bytes, &LoadOptions::default()).expect("torus");
+            let rotated = source.rotated(turn);
+            if source_first {
+                Caster::new(&source).expect("bvh");
+            }
+            let caster = Caster::new(&rotated).expect("bvh");
+            let mut found = Vec::new();
+            for i in -30..=30 {
+                for j in -30..=30 {
+                    let origin = [i as f32 * 0.9 + 0.05, j as f32 * 0.9 + 0.05, 40.0];
+                    found.push(
+                        caster
+                            .cast(origin, [0.0, 0.0, -1.0], 80.0)
+                            .map(|hit| (hit.distance.to_bits(), hit.face)),
+                    );
+                }
+            }
+            found
+        };
+        let source_first = hits(true);
+        assert!(source_first.iter().filter(|hit| hit.is_some()).count() > 500);
+        assert_eq!(hits(false), source_first);
+    }
 
     /// Short rays inward from every face, as the thin-wall check casts them, hit what testing
     /// every face finds. (parry's best-first walk, [`Caster::cast`], turns a zero component of

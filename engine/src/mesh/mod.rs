@@ -158,7 +158,8 @@ pub struct LoadOptions {
 /// [`Mesh::collapsed_triangles`].
 #[derive(Debug, Clone)]
 pub struct Mesh {
-    positions: Vec<[f32; 3]>,
+    /// Shared by clones (the file's own orientation in a quote is a clone).
+    positions: Arc<Vec<[f32; 3]>>,
     /// Shared with the mesh's rotations, which keep the same triangles.
     triangles: Arc<Vec<[u32; 3]>>,
     format: Format,
@@ -175,6 +176,9 @@ struct Caches {
     bvh: SharedBvh,
     /// From this mesh's coordinates to the frame `bvh` is built in.
     to_bvh: Option<[[f64; 3]; 3]>,
+    /// A rotation's source positions: the frame `bvh` is built in, exactly, whichever of the
+    /// rotations asks for it first (`None`: this mesh's own).
+    frame: Option<Arc<Vec<[f32; 3]>>>,
     neighbours: Arc<OnceLock<Vec<[u32; 3]>>>,
     shells: Arc<OnceLock<Shells>>,
 }
@@ -285,7 +289,7 @@ impl Mesh {
         // this mesh's frame, the answer does not depend on which rotation asks first (bodies
         // touching face to face can cross by a rounding in one frame and not in another).
         crate::slicing::union::bodies_meet(self);
-        let positions = self
+        let positions: Vec<[f32; 3]> = self
             .positions
             .iter()
             .map(|p| {
@@ -299,20 +303,28 @@ impl Mesh {
             std::array::from_fn(|j| (0..3).map(|m| to_bvh[i][m] * r[j][m]).sum())
         });
         Mesh {
-            positions,
+            positions: Arc::new(positions),
             triangles: self.triangles.clone(),
             caches: Caches {
                 to_bvh: Some(composed),
+                frame: Some(
+                    self.caches
+                        .frame
+                        .clone()
+                        .unwrap_or_else(|| self.positions.clone()),
+                ),
                 ..self.caches.clone()
             },
             ..*self
         }
     }
 
-    /// The BVH this mesh shares, and the rotation from its coordinates to the BVH's frame.
-    pub(crate) fn bvh_frame(&self) -> (&SharedBvh, [[f32; 3]; 3]) {
+    /// The BVH this mesh shares, the rotation from its coordinates to the BVH's frame, and the
+    /// positions in that frame (the source's, for a rotation).
+    pub(crate) fn bvh_frame(&self) -> (&SharedBvh, [[f32; 3]; 3], &[[f32; 3]]) {
         let r = self.caches.to_bvh.unwrap_or(IDENTITY);
-        (&self.caches.bvh, r.map(|row| row.map(|v| v as f32)))
+        let frame = self.caches.frame.as_deref().unwrap_or(&self.positions);
+        (&self.caches.bvh, r.map(|row| row.map(|v| v as f32)), frame)
     }
 
     /// For each face and each of its edges (edge `k` runs from corner `k` to corner `k + 1`),
@@ -422,7 +434,7 @@ impl Mesh {
             return Err(MeshError::NoTriangles { format });
         }
         Ok(Mesh {
-            positions,
+            positions: Arc::new(positions),
             triangles: Arc::new(triangles),
             format,
             unit_note,
