@@ -33,7 +33,9 @@
 //!   (the layer change, and the travel from perimeters to infill), and each further separate
 //!   body it crosses costs a travel (their mean distance to the nearest other) and two more
 //!   retractions; the first layer also prints
-//!   the skirt, its contour plus a circle of the skirt's distance;
+//!   the skirt, around the convex hull of the first layer (the part's, and the supports' first
+//!   layer with its expansion), its line's centre the skirt's distance and half a width away:
+//!   the hull's perimeter plus a circle;
 //! - a layer faster than `slowdown_below_layer_time` is slowed to it, its extrusions but not
 //!   its moves (layer change, retractions, travels), and never below `min_print_speed`;
 //! - the print starts with the travel from home to the part (`start_travel_mm`) and ends with
@@ -61,7 +63,7 @@
 use crate::mesh::Mesh;
 use crate::pricing::FdmProcess;
 use crate::slicing::union::{self, Box3};
-use crate::slicing::{Layer, LayerPlan, corner_turn_deg, slice};
+use crate::slicing::{Layer, LayerPlan, convex_hull, corner_turn_deg, perimeter, slice};
 use crate::support::{SupportSettings, Supports};
 
 /// The FDM estimate of one piece.
@@ -215,6 +217,36 @@ pub fn support_settings(process: &FdmProcess) -> SupportSettings {
 /// How far past the layer below, in extrusion widths, an overhang's layer must reach for
 /// its support to get dense interface layers (PrusaSlicer's supports).
 const DENSE_INTERFACE_REACH: f64 = 0.6;
+
+/// The perimeter of the convex hull of the first layer: the part's (`part_hull`), and the
+/// supports' first layer, their cells on the plate grown by the expansion (a disc, so the box's
+/// corners are arcs); `None` when the first layer holds nothing.
+fn skirt_hull_mm(
+    part_hull: &[[f64; 2]],
+    supports: Option<&Supports>,
+    process: &FdmProcess,
+) -> Option<f64> {
+    const ARC_POINTS: usize = 8;
+    let mut points = part_hull.to_vec();
+    if let Some([x0, y0, x1, y1]) = supports.and_then(|s| s.first_layer_box_mm) {
+        let r = process.support_first_layer_expansion_mm.max(0.0);
+        for (corner, start) in [
+            ([x1, y1], 0.0),
+            ([x0, y1], 0.5),
+            ([x0, y0], 1.0),
+            ([x1, y0], 1.5),
+        ] {
+            for k in 0..=ARC_POINTS {
+                let angle = (start + 0.5 * k as f64 / ARC_POINTS as f64) * std::f64::consts::PI;
+                points.push([corner[0] + r * angle.cos(), corner[1] + r * angle.sin()]);
+            }
+        }
+    }
+    if points.is_empty() {
+        return None;
+    }
+    Some(perimeter(&convex_hull(points)))
+}
 
 /// The filament volume and the time to print `supports`.
 fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
@@ -512,7 +544,10 @@ pub fn estimate(
         time += moves;
         // The skirt around the first layer, at the first layer's speed.
         if first && process.skirts > 0 {
-            let loop_mm = contour + std::f64::consts::TAU * process.skirt_distance_mm;
+            // Its line's centre is the distance and half its width out from the hull.
+            let loop_mm = skirt_hull_mm(&slices.first_layer_hull, supports, process)
+                .unwrap_or(contour)
+                + std::f64::consts::TAU * (process.skirt_distance_mm + w / 2.0);
             let skirt = f64::from(process.skirts) * loop_mm;
             time += run_time(
                 skirt,

@@ -65,6 +65,9 @@ const MIN_CORNER_DEG: f64 = 10.0;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slices {
     pub layers: Vec<Layer>,
+    /// The convex hull of the first layer's contours, counter-clockwise, in the mesh's x and y:
+    /// what a slicer's skirt goes around.
+    pub first_layer_hull: Vec<[f64; 2]>,
 }
 
 impl Slices {
@@ -163,7 +166,10 @@ impl LayerPlan {
 pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
     let positions = mesh.positions();
     let Some(z_min) = positions.iter().map(|p| f64::from(p[2])).reduce(f64::min) else {
-        return Slices { layers: Vec::new() };
+        return Slices {
+            layers: Vec::new(),
+            first_layer_hull: Vec::new(),
+        };
     };
     let z_max = positions
         .iter()
@@ -197,6 +203,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             // open chains of an open mesh's contours begin.
             let mut open_starts = Vec::new();
             let mut kept = Vec::new();
+            let mut first_layer = Vec::new();
             for (offset, triangle) in triangles.iter().enumerate() {
                 let face = chunk * CHUNK + offset;
                 let union_shell = involved.as_ref().and_then(|involved| {
@@ -236,6 +243,9 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                                 q,
                             });
                         }
+                        if layer == 0 {
+                            first_layer.extend([p, q]);
+                        }
                         let layer_sums = &mut sums[layer];
                         layer_sums.area2 += p[0] * q[1] - q[0] * p[1];
                         let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
@@ -253,13 +263,15 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                     layer += 1;
                 }
             }
-            (sums, open_starts, kept)
+            (sums, open_starts, kept, first_layer)
         })
         .collect();
     let mut totals = vec![LayerSums::default(); n_layers];
     let mut open_starts = Vec::new();
     let mut kept = Vec::new();
-    for (chunk, starts, segments) in chunks {
+    let mut first_layer = Vec::new();
+    for (chunk, starts, segments, points) in chunks {
+        first_layer.extend(points);
         open_starts.extend_from_slice(&starts);
         kept.push(segments);
         for (total, sum) in totals.iter_mut().zip(&chunk) {
@@ -291,7 +303,53 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             corner_turns: sums.corners,
         })
         .collect();
-    Slices { layers }
+    let first_layer_hull = convex_hull(first_layer)
+        .into_iter()
+        .map(|[x, y]| [x + origin[0], y + origin[1]])
+        .collect();
+    Slices {
+        layers,
+        first_layer_hull,
+    }
+}
+
+/// The convex hull of `points`, counter-clockwise, without collinear points (Andrew's
+/// monotone chain).
+pub fn convex_hull(mut points: Vec<[f64; 2]>) -> Vec<[f64; 2]> {
+    points.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    points.dedup();
+    if points.len() < 3 {
+        return points;
+    }
+    let turn = |o: [f64; 2], a: [f64; 2], b: [f64; 2]| {
+        (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+    };
+    let chain = |ordered: &mut dyn Iterator<Item = [f64; 2]>| {
+        let mut chain: Vec<[f64; 2]> = Vec::new();
+        for p in ordered {
+            while chain.len() >= 2 && turn(chain[chain.len() - 2], chain[chain.len() - 1], p) <= 0.0
+            {
+                chain.pop();
+            }
+            chain.push(p);
+        }
+        // Its last point starts the other chain.
+        chain.pop();
+        chain
+    };
+    let mut hull = chain(&mut points.iter().copied());
+    hull.extend(chain(&mut points.iter().rev().copied()));
+    hull
+}
+
+/// The length around a closed polygon.
+pub fn perimeter(polygon: &[[f64; 2]]) -> f64 {
+    (0..polygon.len())
+        .map(|k| {
+            let (a, b) = (polygon[k], polygon[(k + 1) % polygon.len()]);
+            (b[0] - a[0]).hypot(b[1] - a[1])
+        })
+        .sum()
 }
 
 /// Where the plane at height `z` crosses the triangle: the segment from the point where an edge
@@ -326,8 +384,14 @@ fn cut_triangle(corners: &[[f64; 3]; 3], z: f64) -> Option<([f64; 2], [f64; 2], 
 }
 
 /// What a chunk of faces adds up: its sums per layer, where its open chains start
-/// (`(layer, face)`), and the segments kept for uniting overlapping bodies.
-type ChunkSums = (Vec<LayerSums>, Vec<(u32, u32)>, Vec<union::Segment>);
+/// (`(layer, face)`), the segments kept for uniting overlapping bodies, and the ends of its
+/// first layer's segments.
+type ChunkSums = (
+    Vec<LayerSums>,
+    Vec<(u32, u32)>,
+    Vec<union::Segment>,
+    Vec<[f64; 2]>,
+);
 
 #[derive(Debug, Clone, Copy, Default)]
 struct LayerSums {
@@ -383,6 +447,20 @@ fn corner_bin(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Interior points, points on the edges and repeats are not hull vertices; the hull runs
+    /// counter-clockwise.
+    #[test]
+    fn convex_hull_keeps_the_corners_only() {
+        let mut points = vec![[0.0, 0.0], [4.0, 0.0], [4.0, 3.0], [0.0, 3.0]];
+        points.extend([[2.0, 0.0], [4.0, 1.5], [1.0, 1.0], [3.0, 2.0], [0.0, 0.0]]);
+        points.reverse();
+        let hull = convex_hull(points);
+        assert_eq!(hull, vec![[0.0, 0.0], [4.0, 0.0], [4.0, 3.0], [0.0, 3.0]]);
+        assert_eq!(perimeter(&hull), 14.0);
+        assert_eq!(convex_hull(vec![[1.0, 1.0], [1.0, 1.0]]), vec![[1.0, 1.0]]);
+        assert!(convex_hull(Vec::new()).is_empty());
+    }
 
     #[test]
     fn layer_arithmetic() {

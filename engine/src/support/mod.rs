@@ -125,6 +125,10 @@ pub struct Supports {
     /// The area of the supports' first layer on the plate, its expansion included (0 without
     /// a pattern cell).
     pub first_layer_area_mm2: f64,
+    /// The box (min x, min y, max x, max y) of the grid cells whose supports stand on the
+    /// plate, before the first layer's expansion: `None` when none do (or without a pattern
+    /// cell).
+    pub first_layer_box_mm: Option<[f64; 4]>,
 }
 
 /// How far below a face a column's ray starts, and how close to the plate a face counts as
@@ -143,6 +147,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         pattern_interface_area_mm2: 0.0,
         pattern_side_area_mm2: 0.0,
         first_layer_area_mm2: 0.0,
+        first_layer_box_mm: None,
     };
     let grid = settings.grid_mm;
     if mesh.triangles().is_empty() || grid.is_nan() || grid <= 0.0 {
@@ -228,8 +233,25 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         result.pattern_side_area_mm2 = grown.side_area_mm2;
         result.first_layer_area_mm2 =
             first_layer_area(mesh, &region, &grown.on_plate, settings, plate);
+        result.first_layer_box_mm = cells_box(&region, &grown.on_plate);
     }
     result
+}
+
+/// The box (min x, min y, max x, max y) of the marked grid cells.
+fn cells_box(region: &Region, marks: &Marks) -> Option<[f64; 4]> {
+    let half = region.grid / 2.0;
+    let mut found: Option<[f64; 4]> = None;
+    for (w, &word) in marks.0.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let [x, y] = region.centre(w * 64 + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+            let b = found.get_or_insert([x, y, x, y]);
+            *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
+    }
+    found.map(|[x0, y0, x1, y1]| [x0 - half, y0 - half, x1 + half, y1 + half])
 }
 
 fn finite_or_zero(v: f64) -> f64 {

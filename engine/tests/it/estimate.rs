@@ -115,7 +115,7 @@ fn solid_over_sparse_infill_is_bridged() {
 
 /// Separate bodies are reached by a travel on every layer they share, with its retractions:
 /// two cubes 90 mm apart take longer than the same cubes 10 mm apart, by about the extra
-/// travel, and nothing else changes.
+/// travel; and the skirt around both (their convex hull) is 160 mm longer.
 #[test]
 fn separate_bodies_cost_a_travel_each_layer() {
     use pricing_engine::mesh::{Format, Mesh};
@@ -131,7 +131,18 @@ fn separate_bodies_cost_a_travel_each_layer() {
         estimate(&mesh, &process, None).expect("estimate")
     };
     let (near, far) = (pair(10.0), pair(90.0));
-    assert!(relative(near.filament_mm, far.filament_mm) < 1e-12);
+    let p = process();
+    let (w, h) = (p.first_layer_extrusion_width_mm, p.first_layer_height_mm);
+    let skirt_mm3 = 160.0 * ((w - h) * h + std::f64::consts::FRAC_PI_4 * h * h);
+    let filament_area = std::f64::consts::FRAC_PI_4 * p.filament_diameter_mm.powi(2);
+    assert!(
+        relative(
+            far.filament_mm - near.filament_mm,
+            skirt_mm3 / filament_area
+        ) < 1e-9,
+        "{} mm more filament",
+        far.filament_mm - near.filament_mm
+    );
     assert_eq!(near.layers, 50);
     // 50 layers, each with one travel 80 mm longer (centres 20 and 100 mm apart), at 150 mm/s
     // and 1000 mm/s2; the retractions are the same.
@@ -143,7 +154,7 @@ fn separate_bodies_cost_a_travel_each_layer() {
             2.0 * (d / a).sqrt()
         }
     };
-    let expected = 50.0 * (per_layer(100.0) - per_layer(20.0));
+    let expected = 50.0 * (per_layer(100.0) - per_layer(20.0)) + 160.0 / p.first_layer_speed_mm_s;
     let extra = far.print_time_s - near.print_time_s;
     assert!(
         (extra - expected).abs() < 0.1 * expected,

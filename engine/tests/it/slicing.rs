@@ -142,6 +142,19 @@ fn holes_subtract_and_count_in_the_contour() {
     );
 }
 
+/// The first layer's convex hull, what a slicer's skirt goes around: two boxes apart make one
+/// 40 x 10 mm outline (their contours add up to 80 mm).
+#[test]
+fn the_first_layer_hull_is_what_a_skirt_goes_around() {
+    use pricing_engine::slicing::perimeter;
+    let mut triangles = cuboid([0.0, 0.0, 0.0], [10.0, 10.0, 10.0]);
+    triangles.extend(cuboid([30.0, 0.0, 0.0], [10.0, 10.0, 10.0]));
+    let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("mesh");
+    let hull = slice(&mesh, &plan()).first_layer_hull;
+    assert_eq!(hull.len(), 4, "{hull:?}");
+    assert!((perimeter(&hull) - 100.0).abs() < 1e-9, "{hull:?}");
+}
+
 #[test]
 fn layered_volume_approaches_the_volume() {
     // The midpoint rule over the height: the error of a sphere of radius 10 in 0.2 mm layers is

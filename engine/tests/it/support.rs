@@ -122,6 +122,12 @@ fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
         relative(found.first_layer_area_mm2, points * 0.25) < 1e-9,
         "{found:?}"
     );
+    // The skirt goes around the supports' first layer: the box of the grid cells standing on
+    // the plate (the corner cell holds none, but the box is the same).
+    let corner = found.first_layer_box_mm.expect("supports on the plate");
+    for (got, want) in corner.iter().zip([-1.5, -1.5, 21.5, 21.5]) {
+        assert!((got - want).abs() < 1e-9, "{corner:?}");
+    }
     // Expanded by 1 mm (two grid cells, a disc), not into the leg's foot: counted cell by cell
     // here. Grid cells are numbered from x = -1.5 (cell 0 from -1.5 to -1.0); the supports
     // fill cells 0 to 45 but the corner's 0 to 4, and the leg stands on cells 3 and 4.
@@ -158,6 +164,7 @@ fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
         ),
         (0.0, 0.0, 0.0)
     );
+    assert_eq!(plain.first_layer_box_mm, None);
     assert_eq!(plain.volume_mm3, found.volume_mm3);
 }
 
