@@ -10,7 +10,8 @@ Usage (from the repository root):
 Build the old binary from a worktree, e.g. `git worktree add /tmp/old REV` and
 `CARGO_TARGET_DIR=/tmp/old_target cargo build --release -p pricing-bench` there. For every
 model PrusaSlicer sliced in the reference (the models of `quote_vs_slicer.py`), both binaries
-quote it (`quote FILE --material pla --json`, a whole process each), alternating, --runs times;
+quote it (`quote FILE --material pla --json`, a whole process each), alternating (each
+first every other run), --runs times;
 each side's best time is kept. Prints per model both times and NEW/OLD, then the median and the
 geometric mean of the ratios. Quotes are not compared: diff the JSON for that.
 """
@@ -18,20 +19,8 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-
-
-def timed(cmd):
-    start = time.perf_counter()
-    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{cmd} failed ({done.returncode}): {done.stderr.decode()[-400:]}")
-    return elapsed
+from quote_vs_slicer import ROOT, timed
 
 
 def main():
@@ -51,8 +40,10 @@ def main():
         if not os.path.exists(path):
             continue
         old, new = [], []
-        for _ in range(args.runs):
-            for binary, times in ((args.old, old), (args.new, new)):
+        for run in range(args.runs):
+            # Each goes first every other run: the first quote of a model meets a colder cache.
+            pair = [(args.old, old), (args.new, new)]
+            for binary, times in pair if run % 2 == 0 else reversed(pair):
                 times.append(timed([binary, "quote", path, "--material", "pla", "--json"]))
         ratio = min(new) / min(old)
         ratios.append(ratio)
