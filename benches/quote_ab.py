@@ -10,9 +10,8 @@ Usage (from the repository root):
 Build the old binary from a worktree, e.g. `git worktree add /tmp/old REV` and
 `CARGO_TARGET_DIR=/tmp/old_target cargo build --release -p pricing-bench` there. For every
 model PrusaSlicer sliced in the reference (the models of `quote_vs_slicer.py`), both binaries
-quote it (`quote FILE --material pla --json`, a whole process each), alternating (each
-first every other run), --runs times;
-each side's best time is kept. Prints per model both times and NEW/OLD, then the median and the
+quote it (`quote FILE --material pla --json`, a whole process each), --runs times, each
+binary first every other run; each side's best time is kept. Prints per model both times and NEW/OLD, then the median and the
 geometric mean of the ratios. Quotes are not compared: diff the JSON for that.
 """
 import argparse
