@@ -61,13 +61,14 @@ impl Caster<'_> {
     /// The BVH of `mesh`; `None` only for an empty mesh (a welded `Mesh` has valid indices and
     /// no collapsed faces, all that `TriMesh` refuses).
     pub(crate) fn new(mesh: &Mesh) -> Option<Caster<'_>> {
-        let (shared, to_bvh, frame) = mesh.bvh_frame();
+        let (shared, to_bvh) = mesh.bvh_frame();
         let parts = shared
             .0
             .get_or_init(|| {
                 // Built in the source's frame, from its own positions, whichever of its
                 // rotations asks first: every sharer's `to_bvh` maps to it.
-                let vertices: Vec<Vector> = frame
+                let vertices: Vec<Vector> = mesh
+                    .source_positions()
                     .iter()
                     .map(|&[x, y, z]| Vector::new(x, y, z))
                     .collect();
@@ -156,20 +157,23 @@ fn nearer(best: &mut Option<Hit>, distance: f32, face: usize) {
 /// The mesh's faces in two halves: those whose centres lie below the median along the axis the
 /// centres spread most along, and the rest.
 fn halves(mesh: &Mesh, vertices: &[Vector]) -> (Vec<u32>, Vec<u32>) {
-    let centre = |face: u32| {
-        let [a, b, c] = mesh.triangles()[face as usize].map(|v| vertices[v as usize]);
-        a + b + c
-    };
-    let faces = mesh.triangles().len() as u32;
-    let (low, high) = (0..faces).map(centre).fold(
+    // Three times each centre, found once.
+    let centres: Vec<Vector> = mesh
+        .triangles()
+        .iter()
+        .map(|t| t.map(|v| vertices[v as usize]).into_iter().sum())
+        .collect();
+    let (low, high) = centres.iter().fold(
         (
             Vector::splat(f32::INFINITY),
             Vector::splat(f32::NEG_INFINITY),
         ),
-        |(low, high), c| (low.min(c), high.max(c)),
+        |(low, high), &c| (low.min(c), high.max(c)),
     );
     let axis = (high - low).max_position();
-    let mut order: Vec<(f32, u32)> = (0..faces).map(|face| (centre(face)[axis], face)).collect();
+    let mut order: Vec<(f32, u32)> = (0..centres.len() as u32)
+        .map(|face| (centres[face as usize][axis], face))
+        .collect();
     let middle = order.len() / 2;
     order.select_nth_unstable_by(middle, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let high = order.split_off(middle);

@@ -170,15 +170,16 @@ pub struct Mesh {
     caches: Caches,
 }
 
-/// What is derived from a mesh's triangles once and shared by its rotations.
+/// What is derived from a mesh's triangles once and shared by its rotations. Everything here
+/// is found from the source's own positions (`Mesh::source_positions`), so no rotation's
+/// rounding decides it, whichever asks first (quotes estimate orientations in parallel).
 #[derive(Debug, Clone, Default)]
 struct Caches {
     bvh: SharedBvh,
-    /// From this mesh's coordinates to the frame `bvh` is built in.
+    /// From this mesh's coordinates to the source's, the frame `bvh` is built in.
     to_bvh: Option<[[f64; 3]; 3]>,
-    /// A rotation's source positions: the frame `bvh` is built in, exactly, whichever of the
-    /// rotations asks for it first (`None`: this mesh's own).
-    frame: Option<Arc<Vec<[f32; 3]>>>,
+    /// A rotation's source positions (`None`: this mesh's own).
+    source: Option<Arc<Vec<[f32; 3]>>>,
     neighbours: Arc<OnceLock<Vec<[u32; 3]>>>,
     shells: Arc<OnceLock<Shells>>,
 }
@@ -285,10 +286,6 @@ impl Mesh {
     /// all that use rotated meshes, do not see such a difference. ([`Mesh::transformed`] welds
     /// again, for any map.)
     pub fn rotated(&self, r: [[f64; 3]; 3]) -> Mesh {
-        // Whether the bodies meet is found once and shared with the rotations: found here, in
-        // this mesh's frame, the answer does not depend on which rotation asks first (bodies
-        // touching face to face can cross by a rounding in one frame and not in another).
-        crate::slicing::union::bodies_meet(self);
         let positions: Vec<[f32; 3]> = self
             .positions
             .iter()
@@ -307,9 +304,9 @@ impl Mesh {
             triangles: self.triangles.clone(),
             caches: Caches {
                 to_bvh: Some(composed),
-                frame: Some(
+                source: Some(
                     self.caches
-                        .frame
+                        .source
                         .clone()
                         .unwrap_or_else(|| self.positions.clone()),
                 ),
@@ -319,12 +316,17 @@ impl Mesh {
         }
     }
 
-    /// The BVH this mesh shares, the rotation from its coordinates to the BVH's frame, and the
-    /// positions in that frame (the source's, for a rotation).
-    pub(crate) fn bvh_frame(&self) -> (&SharedBvh, [[f32; 3]; 3], &[[f32; 3]]) {
+    /// The BVH this mesh shares, and the rotation from its coordinates to the BVH's frame (the
+    /// source's).
+    pub(crate) fn bvh_frame(&self) -> (&SharedBvh, [[f32; 3]; 3]) {
         let r = self.caches.to_bvh.unwrap_or(IDENTITY);
-        let frame = self.caches.frame.as_deref().unwrap_or(&self.positions);
-        (&self.caches.bvh, r.map(|row| row.map(|v| v as f32)), frame)
+        (&self.caches.bvh, r.map(|row| row.map(|v| v as f32)))
+    }
+
+    /// The positions of the mesh this one was rotated from (its own when it is no rotation):
+    /// what the caches shared with the rotations are found from.
+    pub(crate) fn source_positions(&self) -> &[[f32; 3]] {
+        self.caches.source.as_deref().unwrap_or(&self.positions)
     }
 
     /// For each face and each of its edges (edge `k` runs from corner `k` to corner `k + 1`),
@@ -396,14 +398,12 @@ impl Mesh {
                 count += 1;
             }
             let mut volumes = vec![0.0; count as usize];
+            let positions = self.source_positions();
             // About one of the mesh's points, so that the terms stay small.
-            let origin = self
-                .positions
-                .first()
-                .map_or([0.0; 3], |p| p.map(f64::from));
+            let origin = positions.first().map_or([0.0; 3], |p| p.map(f64::from));
             for (triangle, &shell) in self.triangles.iter().zip(&of_face) {
                 let [a, b, c] = triangle.map(|v| {
-                    let p = self.positions[v as usize];
+                    let p = positions[v as usize];
                     std::array::from_fn::<f64, 3, _>(|i| f64::from(p[i]) - origin[i])
                 });
                 volumes[shell as usize] += (a[0] * (b[1] * c[2] - b[2] * c[1])

@@ -109,9 +109,11 @@ fn boxes_overlap(a: &Box3, b: &Box3) -> bool {
 
 /// Whether two bodies (shells enclosing a volume) of the mesh meet: their surfaces cross, or
 /// one holds the other. Bodies apart, however their bounding boxes overlap (parts nested on a
-/// plate), never need uniting, in any orientation.
+/// plate), never need uniting, in any orientation: found in the source's frame (bodies
+/// touching face to face can cross by a rounding in one rotation and not in another).
 fn any_bodies_meet(mesh: &Mesh, shells: &Shells) -> bool {
-    let point = |v: u32| mesh.positions()[v as usize].map(f64::from);
+    let positions = mesh.source_positions();
+    let point = |v: u32| positions[v as usize].map(f64::from);
     let boxes = shell_boxes(mesh, shells, &point);
     let bodies: Vec<usize> = (0..shells.count).filter(|&s| shells.is_body(s)).collect();
     let mut faces_of: Vec<Vec<u32>> = vec![Vec::new(); shells.count];

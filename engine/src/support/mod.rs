@@ -521,58 +521,21 @@ fn keep_gap(
     plate: f64,
 ) -> Vec<Support> {
     let grid = region.grid;
-    let groups: Vec<&[Support]> = supports.chunk_by(|a, b| a.cell == b.cell).collect();
-    let cell = |k: usize| groups[k][0].cell as usize;
-    // Each group's neighbours below and above, found by walking along (cells only grow): the
-    // group's number, or `NONE` where the cell holds no support. Left and right are the groups
-    // just before and after.
-    const NONE: u32 = u32::MAX;
+    let (groups, neighbours) = cell_groups(region, supports);
     let stride = region.columns;
-    let (mut above, mut below) = (0, 0);
-    let vertical: Vec<[u32; 2]> = (0..groups.len())
-        .map(|k| {
-            let c = cell(k);
-            let find = |at: &mut usize, n: Option<usize>| {
-                let Some(n) = n else { return NONE };
-                while *at < groups.len() && cell(*at) < n {
-                    *at += 1;
-                }
-                if *at < groups.len() && cell(*at) == n {
-                    *at as u32
-                } else {
-                    NONE
-                }
-            };
-            [
-                find(&mut below, c.checked_sub(stride)),
-                find(&mut above, Some(c + stride)),
-            ]
-        })
-        .collect();
     groups
         .par_iter()
         .enumerate()
         .flat_map_iter(|(k, group)| {
-            let c = cell(k);
+            let c = group[0].cell as usize;
             // The neighbouring cells left, right, below and above (those in the region), and
             // the group each holds.
-            let group_at = |g: usize, n: usize| (g < groups.len() && cell(g) == n).then_some(g);
+            let [left, right, below, above] = neighbours[k];
             let beside: [Option<Beside>; 4] = [
-                (c % stride > 0)
-                    .then(|| (c - 1, k.checked_sub(1).and_then(|g| group_at(g, c - 1)))),
-                ((c + 1) % stride > 0).then(|| (c + 1, group_at(k + 1, c + 1))),
-                (c >= stride).then(|| {
-                    (
-                        c - stride,
-                        (vertical[k][0] != NONE).then_some(vertical[k][0] as usize),
-                    )
-                }),
-                (c + stride < region.len()).then(|| {
-                    (
-                        c + stride,
-                        (vertical[k][1] != NONE).then_some(vertical[k][1] as usize),
-                    )
-                }),
+                (!c.is_multiple_of(stride)).then(|| (c - 1, left)),
+                (!(c + 1).is_multiple_of(stride)).then_some((c + 1, right)),
+                (c >= stride).then(|| (c - stride, below)),
+                (c + stride < region.len()).then_some((c + stride, above)),
             ];
             let groups = &groups;
             group.iter().filter_map(move |&support| {
@@ -612,8 +575,7 @@ fn keep_gap(
 /// The area of the supports' sides: at each grid cell's four sides, the height its supports
 /// rise where the neighbour's do not. `supports` are sorted by cell.
 fn side_area(region: &Region, supports: &[Support]) -> f64 {
-    let groups: Vec<&[Support]> = supports.chunk_by(|a, b| a.cell == b.cell).collect();
-    let cell = |k: usize| groups[k][0].cell as usize;
+    let (groups, neighbours) = cell_groups(region, supports);
     let height = |group: &[Support]| group.iter().map(|s| s.top - s.bottom).sum::<f64>();
     let shared = |a: &[Support], b: &[Support]| {
         a.iter()
@@ -623,36 +585,48 @@ fn side_area(region: &Region, supports: &[Support]) -> f64 {
             })
             .sum::<f64>()
     };
-    let columns = region.columns;
-    // The groups a row above and below, found by walking along (cells only grow).
-    let (mut above, mut below) = (0, 0);
     let mut exposed = 0.0;
-    for (k, group) in groups.iter().enumerate() {
-        let c = cell(k);
+    for (group, &[left, right, below, above]) in groups.iter().zip(&neighbours) {
         let mut sides = 4.0 * height(group);
-        if c % columns > 0 && k > 0 && cell(k - 1) == c - 1 {
-            sides -= shared(group, groups[k - 1]);
-        }
-        if (c + 1) % columns > 0 && k + 1 < groups.len() && cell(k + 1) == c + 1 {
-            sides -= shared(group, groups[k + 1]);
-        }
-        while above < groups.len() && cell(above) < c + columns {
-            above += 1;
-        }
-        if above < groups.len() && cell(above) == c + columns {
-            sides -= shared(group, groups[above]);
-        }
-        if c >= columns {
-            while below < groups.len() && cell(below) < c - columns {
-                below += 1;
-            }
-            if below < groups.len() && cell(below) == c - columns {
-                sides -= shared(group, groups[below]);
-            }
+        for neighbour in [left, right, above, below].into_iter().flatten() {
+            sides -= shared(group, groups[neighbour]);
         }
         exposed += sides;
     }
     exposed * region.grid
+}
+
+/// The supports grouped by grid cell (`supports` are sorted by cell), and for each group the
+/// groups in the cells left, right, below and above it, in the region's row and column
+/// (`None` where such a cell holds no support). Those a row below and above are found by
+/// walking along, as cells only grow.
+fn cell_groups<'a>(
+    region: &Region,
+    supports: &'a [Support],
+) -> (Vec<&'a [Support]>, Vec<[Option<usize>; 4]>) {
+    let groups: Vec<&[Support]> = supports.chunk_by(|a, b| a.cell == b.cell).collect();
+    let cell = |k: usize| groups[k][0].cell as usize;
+    let stride = region.columns;
+    let (mut above, mut below) = (0, 0);
+    let find = |at: &mut usize, n: usize| {
+        while *at < groups.len() && cell(*at) < n {
+            *at += 1;
+        }
+        (*at < groups.len() && cell(*at) == n).then_some(*at)
+    };
+    let neighbours = (0..groups.len())
+        .map(|k| {
+            let c = cell(k);
+            [
+                (!c.is_multiple_of(stride) && k > 0 && cell(k - 1) == c - 1).then(|| k - 1),
+                (!(c + 1).is_multiple_of(stride) && k + 1 < groups.len() && cell(k + 1) == c + 1)
+                    .then_some(k + 1),
+                c.checked_sub(stride).and_then(|n| find(&mut below, n)),
+                find(&mut above, c + stride),
+            ]
+        })
+        .collect();
+    (groups, neighbours)
 }
 
 /// The area of the supports' first layer: the grid cells of the supports on the plate, grown
