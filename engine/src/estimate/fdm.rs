@@ -43,11 +43,13 @@
 //!
 //! Supports (when asked for, from [`crate::support`], grown to the support pattern's cells and
 //! trimmed by the part, as PrusaSlicer's grid supports are): the space they fill gets lines
-//! `support_spacing` apart (plus the flow's own spacing), as long as the supports are wide
-//! (the mean chord, `pi V / S` of their volume and side area), joined along about half of each
-//! layer's outline (a zigzag's turns alternate sides; a strip narrower than the spacing is all
-//! outline); the top `support_interface_layers` of those under shallow overhangs (whose
-//! layers reach 60% of an extrusion's width past the one below) are dense instead (lines
+//! along x (PrusaSlicer's `support_material_angle` of 0) `support_spacing` apart (plus the
+//! flow's own spacing), as long as the supports are wide in x (their volume over half their
+//! side area facing x), one more line along about half of the sides facing y (a region's
+//! first and last), joined by short moves along about half of the sides facing x (a
+//! zigzag's turns alternate sides; a strip narrower than the spacing is all outline); the
+//! top `support_interface_layers` of those under shallow overhangs (whose layers reach 60%
+//! of an extrusion's width past the one below) are dense instead (lines
 //! `support_interface_spacing` apart) at the interface speed; their first layer on the plate,
 //! expanded by `support_first_layer_expansion_mm`, is filled at
 //! `support_first_layer_density_percent` at the first layer's width and speed; and every layer
@@ -264,10 +266,14 @@ fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     let w = process.support_extrusion_width_mm;
     let body_pitch = process.support_spacing_mm + spacing(w, h);
     let interface_pitch = process.support_interface_spacing_mm + spacing(w, h);
-    // The lines of each layer's support, joined along about half its outline (from one line's
-    // end to the next line's start; a strip narrower than the lines' pitch is all outline),
-    // a pitch at a time. The lines are as long as the support is wide: Cauchy's mean chord
-    // pi A / P of each layer, here of all layers at once (volume over side area).
+    // The lines of each layer's support run along x (PrusaSlicer's `support_material_angle`
+    // of 0), a pitch apart, and a zigzag joins them where they end: a pitch at a time along
+    // about half of the outline that faces along x (from one line's end to the next line's
+    // start, alternately on either side). A region `H` across in y holds `H / pitch + 1`
+    // lines: beyond the area over the pitch, one more line along about half of the outline
+    // that faces along y (its first and its last). The lines are as long as the region is
+    // wide in x: its area over its extent in y (half the outline facing along x), here of
+    // all layers at once (volume over side area).
     // The top `support_interface_layers` of the supports are their interface, dense lines
     // under the part, and the rest their body (a support shorter than that is all interface).
     let interface_volume =
@@ -277,10 +283,14 @@ fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     } else {
         0.0
     };
-    let lines_length = body * volume / (h * body_pitch);
-    let joins_length = body * supports.pattern_side_area_mm2 / (2.0 * h);
-    let chord = if supports.pattern_side_area_mm2 > 0.0 {
-        std::f64::consts::PI * volume / supports.pattern_side_area_mm2
+    let (x_sides, y_sides) = (
+        supports.pattern_x_side_area_mm2,
+        supports.pattern_side_area_mm2 - supports.pattern_x_side_area_mm2,
+    );
+    let lines_length = body * (volume / body_pitch + y_sides / 2.0) / h;
+    let joins_length = body * x_sides / (2.0 * h);
+    let chord = if x_sides > 0.0 {
+        2.0 * volume / x_sides
     } else {
         contact.sqrt()
     }

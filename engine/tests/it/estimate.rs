@@ -206,3 +206,49 @@ fn a_face_at_the_overhang_threshold_is_supported() {
         );
     }
 }
+
+/// PrusaSlicer lays support lines along x (`support_material_angle = 0`) and joins them with
+/// short moves where they end: a support region long in x prints as a few long lines, the same
+/// region turned a quarter about z as many short ones, each accelerating, and as many joins.
+/// The filament is the same: the lines fill the same area, and the region's first and last
+/// lines lie along its sides facing y as the joins do along those facing x.
+#[test]
+fn support_lines_run_along_x() {
+    let table = |size: [f32; 2]| {
+        let mut triangles = super::cuboid([0.0, 0.0, 0.0], [1.0, 1.0, 10.0]);
+        triangles.extend(super::cuboid([0.0, 0.0, 10.0], [size[0], size[1], 3.0]));
+        let mesh = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("mesh");
+        let found = supports(&mesh, &support_settings(&process()));
+        let estimate = estimate(&mesh, &process(), Some(&found)).expect("estimate");
+        (found, estimate)
+    };
+    let (long_in_x, along) = table([40.0, 8.0]);
+    let (long_in_y, across) = table([8.0, 40.0]);
+    // The sides facing x are the short ones (8 mm across, 10 mm tall, on either side), give or
+    // take the pattern's cells and the leg's corner.
+    let x_share =
+        |s: &pricing_engine::support::Supports| s.pattern_x_side_area_mm2 / s.pattern_side_area_mm2;
+    assert!(
+        (x_share(&long_in_x) - 0.2).abs() < 0.05 && (x_share(&long_in_y) - 0.8).abs() < 0.05,
+        "{long_in_x:?} {long_in_y:?}"
+    );
+    assert!(
+        relative(
+            long_in_x.pattern_side_area_mm2,
+            long_in_y.pattern_side_area_mm2
+        ) < 0.02,
+        "{long_in_x:?} {long_in_y:?}"
+    );
+    assert!(
+        relative(along.support_mm3, across.support_mm3) < 0.02,
+        "{along:?} vs {across:?}"
+    );
+    // About 4 lines of 40 mm a layer and their joins, against 18 lines of 8 mm and theirs: the
+    // turned one takes about a fifth longer (1.23 times).
+    assert!(
+        across.support_time_s > 1.15 * along.support_time_s,
+        "{} s along x vs {} s across",
+        along.support_time_s,
+        across.support_time_s
+    );
+}

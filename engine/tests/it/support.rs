@@ -117,6 +117,11 @@ fn supports_grow_to_whole_pattern_cells_trimmed_by_the_part() {
         relative(found.pattern_side_area_mm2, 4.0 * 23.0 * 10.0) < 1e-6,
         "{found:?}"
     );
+    // Half of them face along x: the square's left and right sides.
+    assert!(
+        relative(found.pattern_x_side_area_mm2, 2.0 * 23.0 * 10.0) < 1e-6,
+        "{found:?}"
+    );
     // Without an expansion, the first layer is the supports' own footprint.
     assert!(
         relative(found.first_layer_area_mm2, points * 0.25) < 1e-9,
