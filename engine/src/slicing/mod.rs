@@ -193,6 +193,14 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
     // shells involved are kept to unite them.
     let involved = union::involved_shells(mesh, &local);
     let shell_of_face = &mesh.shells().of_face;
+    // Per vertex, the planes at or below it (the first plane above it): a face is crossed by
+    // the planes from its lowest corner's first plane above up to its highest's, none when
+    // they are the same (most faces of a fine mesh), which three lookups tell.
+    let first_above: Vec<u32> = positions
+        .par_iter()
+        .with_min_len(CHUNK)
+        .map(|p| plan.first_cut_above(&cuts, f64::from(p[2]) - z_min) as u32)
+        .collect();
     let chunks: Vec<ChunkSums> = mesh
         .triangles()
         .par_chunks(CHUNK)
@@ -205,26 +213,26 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             let mut kept = Vec::new();
             let mut first_layer = Vec::new();
             for (offset, triangle) in triangles.iter().enumerate() {
+                // A plane crosses the triangle when it lies in (low, high] of its corners'
+                // heights: corners on the plane count as above it, here and in
+                // `cut_triangle`, so a plane through a ring of vertices is cut once, by the
+                // faces below the ring.
+                let [a, b, c] = triangle.map(|v| first_above[v as usize]);
+                let (first_layer_crossed, past) = (a.min(b).min(c), a.max(b).max(c));
+                if first_layer_crossed == past {
+                    continue;
+                }
                 let face = chunk * CHUNK + offset;
                 let union_shell = involved.as_ref().and_then(|involved| {
                     let shell = shell_of_face[face];
                     involved[shell as usize].then_some(shell)
                 });
                 let corners = triangle.map(local);
-                let low = corners.iter().map(|p| p[2]).fold(f64::INFINITY, f64::min);
-                let high = corners
-                    .iter()
-                    .map(|p| p[2])
-                    .fold(f64::NEG_INFINITY, f64::max);
-                // A plane crosses the triangle when it lies in (low, high]: corners on the plane
-                // count as above it, here and in `cut_triangle`, so a plane through a ring of
-                // vertices is cut once, by the faces below the ring.
-                let mut layer = plan.first_cut_above(&cuts, low);
                 // A face crossed by many planes turns the same way at each: its corner bins
                 // are found once, when first needed.
                 let mut own_normal = None;
                 let mut bins: [Option<Option<u8>>; 3] = [None; 3];
-                while layer < n_layers && cuts[layer] <= high {
+                for layer in first_layer_crossed as usize..past as usize {
                     if let Some((p, q, start_edge, end_edge)) = cut_triangle(&corners, cuts[layer])
                     {
                         let (open_start, open_end) = (
@@ -260,7 +268,6 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                             layer_sums.corners[bin as usize] += 1;
                         }
                     }
-                    layer += 1;
                 }
             }
             (sums, open_starts, kept, first_layer)

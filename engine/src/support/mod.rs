@@ -1363,15 +1363,10 @@ fn last_cell_at(v: f64, grid: f64) -> i64 {
     floor(v / grid - 0.5)
 }
 
-/// `v.floor()` as an integer (saturating, NaN to 0), without the library call that `floor`
-/// costs on baseline x86-64.
+/// `v.floor()` as an integer (saturating, NaN to 0): one `roundsd` on x86-64-v2, which
+/// `.cargo/config.toml` builds for (a library call on baseline x86-64).
 fn floor(v: f64) -> i64 {
-    let i = v as i64;
-    if (i as f64) > v {
-        i.saturating_sub(1)
-    } else {
-        i
-    }
+    v.floor() as i64
 }
 
 fn normal(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> [f64; 3] {
@@ -1433,7 +1428,16 @@ fn for_each_grid_row(
     clip: [i64; 4],
     mut visit: impl FnMut(i64, i64, i64, &Plane),
 ) {
-    // The cells whose centres the bounding box holds: none for most faces of a fine mesh.
+    // The cells whose centres the bounding box holds: none for most faces of a fine mesh,
+    // which the bounds as floats tell before any becomes a cell number (`cell_at` is the
+    // ceiling of `v / grid - 0.5`, `last_cell_at` its floor).
+    let holds_centre =
+        |low: f64, high: f64| (low / grid - 0.5).ceil() <= (high / grid - 0.5).floor();
+    if !holds_centre(a[0].min(b[0]).min(c[0]), a[0].max(b[0]).max(c[0]))
+        || !holds_centre(a[1].min(b[1]).min(c[1]), a[1].max(b[1]).max(c[1]))
+    {
+        return;
+    }
     let (x0, x1) = (
         cell_at(a[0].min(b[0]).min(c[0]), grid).max(clip[0]),
         last_cell_at(a[0].max(b[0]).max(c[0]), grid).min(clip[2]),
