@@ -10,8 +10,11 @@
 //!   circled twice);
 //! - inside it, area within `bottom_solid_layers` of a downward surface or `top_solid_layers`
 //!   of an upward one is solid (line spacing `s`), estimated from how the inner area changes
-//!   over those layers; area exposed on top is printed at the top-solid speed; the rest is
-//!   sparse infill at `fill_density` (line spacing `s / density`);
+//!   over those layers; where it changes because the walls slope (PrusaSlicer's vertical
+//!   shells), only the share from walls that move at least `s` over those layers is solid
+//!   (PrusaSlicer opens narrower bands away: a cone's inside is sparse up to its tip); area
+//!   exposed on top is printed at the top-solid speed; the rest is sparse infill at
+//!   `fill_density` (line spacing `s / density`);
 //! - solid area laid over the air or the sparse infill of the layer below (what the inner
 //!   area, or the solid area, gained since that layer) is a bridge, printed at the bridge
 //!   speed with `bridge_flow_ratio` of the flow (PrusaSlicer's bridges, and its
@@ -342,7 +345,17 @@ pub fn estimate(
     process: &FdmProcess,
     supports: Option<&Supports>,
 ) -> Option<FdmEstimate> {
-    let plan = LayerPlan::new(process.first_layer_height_mm, process.layer_height_mm).ok()?;
+    // A sloping wall makes solid infill inside it (the vertical shell) only where it moves an
+    // extrusion's spacing within the solid layers' reach (see the shell below).
+    let solid_layers = process
+        .top_solid_layers
+        .max(process.bottom_solid_layers)
+        .max(1);
+    let plan = LayerPlan::new(process.first_layer_height_mm, process.layer_height_mm)
+        .ok()?
+        .with_wide_step(
+            spacing(process.extrusion_width_mm, process.layer_height_mm) / f64::from(solid_layers),
+        );
     let slices = slice(mesh, &plan);
     let bodies = Bodies::of(mesh);
     let layers = &slices.layers;
@@ -357,17 +370,21 @@ pub fn estimate(
             .max(0.0)
         })
         .collect();
-    let covered = |from: isize, to: isize| -> f64 {
-        (from..=to)
-            .map(|j| {
-                if j < 0 || j as usize >= inner.len() {
-                    0.0
-                } else {
-                    inner[j as usize]
-                }
-            })
-            .fold(f64::INFINITY, f64::min)
+    // A layer's inner area, 0 beyond the part.
+    let inner_at = |j: isize| {
+        usize::try_from(j)
+            .ok()
+            .and_then(|j| inner.get(j))
+            .copied()
+            .unwrap_or(0.0)
     };
+    // The top surface of layer `j`: its inner area that the next layer's leaves uncovered,
+    // which the solid layers under it fill again; here as much of it as layer `i`'s inner
+    // area holds. Its bottom surface, from the layer before.
+    let uncovered =
+        |i: usize, j: isize, next: isize| (inner[i].min(inner_at(j)) - inner_at(next)).max(0.0);
+    // The least inner area over layers `from..=to` (0 beyond the part).
+    let covered = |from: isize, to: isize| (from..=to).map(inner_at).fold(f64::INFINITY, f64::min);
     let mut total_time = 0.0;
     let mut total_volume = 0.0;
     let mut solid_below = 0.0;
@@ -395,21 +412,40 @@ pub fn estimate(
         };
         let s = spacing(w, h);
         let idx = i as isize;
+        // Solid under each top surface within the top layers' reach, and over each bottom
+        // surface within the bottom layers'.
+        let under_top = (0..process.top_solid_layers as isize)
+            .map(|k| uncovered(i, idx + k, idx + k + 1))
+            .fold(0.0, f64::max);
+        let over_bottom = (0..process.bottom_solid_layers as isize)
+            .map(|k| uncovered(i, idx - k, idx - k - 1))
+            .fold(0.0, f64::max);
+        let exposed_top = uncovered(i, idx, idx + 1);
+        // PrusaSlicer's `ensure_vertical_shell_thickness`: where the layers within the solid
+        // layers' reach hold less infill area (a sloping wall), the difference is solid too,
+        // but a band narrower than an extrusion's spacing is opened away (its
+        // `discover_vertical_shells`): a cone's walls, which move a third of a millimetre over
+        // three layers, get none. The band's share from walls that move far enough stays.
         let below = covered(idx - process.bottom_solid_layers as isize, idx - 1);
         let above = covered(idx + 1, idx + process.top_solid_layers as isize);
-        let exposed_top = (inner[i] - covered(idx + 1, idx + 1)).max(0.0);
-        let solid = (inner[i] - below.min(above)).max(0.0).min(inner[i]);
+        let shell = (inner[i] - below.min(above)).max(0.0);
+        let shell = if layer.slope_band_mm2 > 0.0 {
+            shell * layer.wide_slope_band_mm2 / layer.slope_band_mm2
+        } else {
+            shell
+        };
+        let solid = under_top.max(over_bottom).max(shell).min(inner[i]);
         let sparse = inner[i] - solid;
         let top = exposed_top.min(solid);
         // Solid area laid over the air or the sparse infill of the layer below is a bridge:
         // PrusaSlicer prints it as bridge infill (bridges over air, and its
-        // `bridge_over_infill`) at the bridge speed and flow. Over air is what the inner area
-        // gained since the layer below; over sparse infill, the solid area gained (solid
+        // `bridge_over_infill`) at the bridge speed and flow. Over air is the inner area the
+        // layer below's slice does not hold; over sparse infill, the solid area gained (solid
         // regions nest, thickening towards a top or a bottom surface).
         let bridge = if first {
             0.0
         } else {
-            let over_air = inner[i] - inner[i - 1];
+            let over_air = uncovered(i, idx, idx - 1);
             over_air.max(solid - solid_below).clamp(0.0, solid - top)
         };
         solid_below = solid;

@@ -32,6 +32,8 @@ pub(crate) mod union;
 pub struct LayerPlan {
     first_layer_height_mm: f64,
     layer_height_mm: f64,
+    /// Sloping walls that move at least this far per layer make [`Layer::wide_slope_band_mm2`].
+    min_wide_step_mm: f64,
 }
 
 /// One layer of the part.
@@ -48,6 +50,12 @@ pub struct Layer {
     /// `10 + 20 k` to `30 + 20 k` degrees (see [`corner_turn_deg`]); gentler turns, as along a
     /// tessellated curve, are not corners.
     pub corner_turns: [u32; CORNER_BINS],
+    /// How far the contour's sloping walls move from one layer to the next, summed along it:
+    /// each segment's length times its face's horizontal step per layer (the layer's height
+    /// over the face's slope). A vertical wall moves nothing.
+    pub slope_band_mm2: f64,
+    /// The part of it from walls that move at least the plan's wide step per layer.
+    pub wide_slope_band_mm2: f64,
 }
 
 /// Corner bins of [`Layer::corner_turns`].
@@ -98,7 +106,17 @@ impl LayerPlan {
         Ok(LayerPlan {
             first_layer_height_mm,
             layer_height_mm,
+            min_wide_step_mm: f64::INFINITY,
         })
+    }
+
+    /// The same plan, counting the sloping walls that move at least `step_mm` per layer
+    /// apart ([`Layer::wide_slope_band_mm2`]).
+    pub fn with_wide_step(self, step_mm: f64) -> LayerPlan {
+        LayerPlan {
+            min_wide_step_mm: step_mm,
+            ..self
+        }
     }
 
     pub fn first_layer_height_mm(&self) -> f64 {
@@ -232,6 +250,26 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                 // are found once, when first needed.
                 let mut own_normal = None;
                 let mut bins: [Option<Option<u8>>; 3] = [None; 3];
+                // The face's horizontal step per unit of height: its normal's vertical part over
+                // its horizontal part (capped for a face almost flat).
+                let step_per_height = {
+                    let [a, b, c] = corners;
+                    let (u, v) = (
+                        [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+                        [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+                    );
+                    let n = [
+                        u[1] * v[2] - u[2] * v[1],
+                        u[2] * v[0] - u[0] * v[2],
+                        u[0] * v[1] - u[1] * v[0],
+                    ];
+                    let horizontal = n[0].hypot(n[1]);
+                    if horizontal > 0.0 {
+                        (n[2].abs() / horizontal).min(MAX_STEP_PER_HEIGHT)
+                    } else {
+                        MAX_STEP_PER_HEIGHT
+                    }
+                };
                 for layer in first_layer_crossed as usize..past as usize {
                     if let Some((p, q, start_edge, end_edge)) = cut_triangle(&corners, cuts[layer])
                     {
@@ -257,7 +295,13 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                         let layer_sums = &mut sums[layer];
                         layer_sums.area2 += p[0] * q[1] - q[0] * p[1];
                         let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
-                        layer_sums.contour += (dx * dx + dy * dy).sqrt();
+                        let length = (dx * dx + dy * dy).sqrt();
+                        layer_sums.contour += length;
+                        let step = step_per_height * plan.height(layer);
+                        layer_sums.slope_band += length * step;
+                        if step >= plan.min_wide_step_mm {
+                            layer_sums.wide_slope_band += length * step;
+                        }
                         // The corner where this segment meets the next one, counted once.
                         let bin = *bins[end_edge].get_or_insert_with(|| {
                             let own =
@@ -284,6 +328,8 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
         for (total, sum) in totals.iter_mut().zip(&chunk) {
             total.area2 += sum.area2;
             total.contour += sum.contour;
+            total.slope_band += sum.slope_band;
+            total.wide_slope_band += sum.wide_slope_band;
             for (t, c) in total.corners.iter_mut().zip(sum.corners) {
                 *t += c;
             }
@@ -308,6 +354,8 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             area_mm2: sums.area2 / 2.0,
             contour_mm: sums.contour,
             corner_turns: sums.corners,
+            slope_band_mm2: sums.slope_band,
+            wide_slope_band_mm2: sums.wide_slope_band,
         })
         .collect();
     let first_layer_hull = convex_hull(first_layer)
@@ -405,7 +453,13 @@ struct LayerSums {
     area2: f64,
     contour: f64,
     corners: [u32; CORNER_BINS],
+    slope_band: f64,
+    wide_slope_band: f64,
 }
+
+/// A face steeper than this many millimetres of step per millimetre of height counts as this
+/// (an almost flat face crossed by a plane).
+const MAX_STEP_PER_HEIGHT: f64 = 100.0;
 
 /// The corner bins' lower limits as cosines: bin `k` starts at a turn of `MIN_CORNER_DEG + 20 k`
 /// degrees, and a cosine falls as the turn grows.

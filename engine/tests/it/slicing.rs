@@ -266,3 +266,33 @@ fn a_triangle_soup_slices_as_the_welded_part() {
         );
     }
 }
+
+/// A sloping wall moves a known step per layer: its height over its slope's tangent. The band
+/// it sweeps per layer is that step times its length in the contour; vertical walls sweep
+/// nothing; walls that move at least the plan's wide step count apart.
+#[test]
+fn sloping_walls_sweep_their_step_per_layer() {
+    // A 20 mm long prism whose section (x, z) has a vertical side at x = 0 and a side that
+    // slopes in by 5 mm over 10 mm of height (its tangent 2, so 0.1 mm of step per 0.2 mm
+    // layer), 20 mm long in y: the end caps and the vertical side are vertical.
+    let section = [[0.0, 0.0], [10.0, 0.0], [5.0, 10.0], [0.0, 10.0]];
+    let mesh =
+        Mesh::from_triangles(&super::prism(&section, 20.0), Format::BinaryStl).expect("mesh");
+    let base = LayerPlan::new(0.2, 0.2).expect("valid");
+    for (wide_step, wide) in [(0.09, true), (0.11, false)] {
+        let slices = slice(&mesh, &base.with_wide_step(wide_step));
+        assert_eq!(slices.layers.len(), 50);
+        for layer in &slices.layers {
+            assert!(
+                relative(layer.slope_band_mm2, 20.0 * 0.1) < 1e-6,
+                "at {}: {layer:?}",
+                layer.top_mm
+            );
+            let want = if wide { layer.slope_band_mm2 } else { 0.0 };
+            assert_eq!(layer.wide_slope_band_mm2, want, "at {}", layer.top_mm);
+        }
+    }
+    // Without a wide step, no wall is wide.
+    let plain = slice(&mesh, &base);
+    assert!(plain.layers.iter().all(|l| l.wide_slope_band_mm2 == 0.0));
+}
