@@ -1,7 +1,7 @@
 //! `pricing-bench accuracy`: the FDM estimate against PrusaSlicer's figures for the same
 //! models with the same profile (`../shared/refs/dev_slicer_reference.json`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use pricing_engine::estimate::fdm;
@@ -68,8 +68,8 @@ pub fn reference_process() -> anyhow::Result<FdmProcess> {
 }
 
 /// Estimates every model the reference sliced, with supports off and, where the reference
-/// has the run, on.
-pub fn rows(reference: &Path, models: &Path) -> anyhow::Result<Vec<Row>> {
+/// has the run, on. Each model is read from the first of the `models` folders that has it.
+pub fn rows(reference: &Path, models: &[PathBuf]) -> anyhow::Result<Vec<Row>> {
     let text = std::fs::read_to_string(reference)
         .with_context(|| format!("reading {}", reference.display()))?;
     let refs: Value = serde_json::from_str(&text)
@@ -91,8 +91,12 @@ pub fn rows(reference: &Path, models: &Path) -> anyhow::Result<Vec<Row>> {
         ) else {
             continue;
         };
-        let bytes =
-            std::fs::read(models.join(model)).with_context(|| format!("reading {model}"))?;
+        let path = models
+            .iter()
+            .map(|folder| folder.join(model))
+            .find(|path| path.is_file())
+            .with_context(|| format!("{model} is in none of {models:?}"))?;
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let mesh = pricing_engine::parse(&bytes, &LoadOptions::default())
             .with_context(|| model.to_string())?;
         let estimate = fdm::estimate(&mesh, &process, None)

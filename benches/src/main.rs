@@ -184,9 +184,10 @@ enum Command {
         /// PrusaSlicer's figures (tools/slicer/run_batch.py output)
         #[arg(long, default_value = "../shared/refs/dev_slicer_reference.json")]
         reference: PathBuf,
-        /// The folder of the models the reference names
+        /// The folder of the models the reference names; repeat it for several (each model is
+        /// read from the first that has it)
         #[arg(long, default_value = "../shared/models")]
-        models: PathBuf,
+        models: Vec<PathBuf>,
         /// One JSON object per model, then a summary object
         #[arg(long)]
         json: bool,

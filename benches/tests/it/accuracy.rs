@@ -24,7 +24,7 @@ fn the_fdm_estimate_does_not_regress() {
         );
         return;
     }
-    let rows = accuracy::rows(&reference, &models).expect("estimates");
+    let rows = accuracy::rows(&reference, &[models]).expect("estimates");
     assert!(rows.len() >= 20, "{} models", rows.len());
     eprint!("{}", accuracy::report(&rows, false));
     let median = |mut errors: Vec<f64>| {
@@ -87,5 +87,67 @@ fn the_fdm_estimate_does_not_regress() {
             "{what} {:.1}% (was {was:.1}%)",
             error * 100.0
         );
+    }
+}
+
+/// Where Debian's packages put the held-out models (`prusa-slicer` brings both: the shapes,
+/// and through its OpenCASCADE libraries `occt-misc`'s sample parts).
+const HELD_OUT_FOLDERS: [&str; 2] = [
+    "/usr/share/opencascade/data/stl",
+    "/usr/share/PrusaSlicer/shapes",
+];
+
+/// The same guard on 17 models the estimate was never tuned on (`benches/refs/
+/// debian_slicer_reference.json`, PrusaSlicer 2.5 with the reference profile): issue #3's
+/// targets where they hold there, else today's figure with a little room (the supports-on
+/// worst, a 13 mm screw whose supports PrusaSlicer prints in layers of their own, each slowed
+/// for cooling). CI installs the package; elsewhere the test says it skipped.
+#[test]
+fn the_fdm_estimate_holds_on_models_it_was_not_tuned_on() {
+    let reference = repo_root().join("benches/refs/debian_slicer_reference.json");
+    let folders: Vec<std::path::PathBuf> = HELD_OUT_FOLDERS.iter().map(Into::into).collect();
+    if !folders.iter().all(|folder| folder.is_dir()) {
+        assert!(
+            std::env::var("CI").ok().as_deref() != Some("true"),
+            "CI=true but {HELD_OUT_FOLDERS:?} are missing (apt-get install prusa-slicer)"
+        );
+        eprintln!("SKIPPED: {HELD_OUT_FOLDERS:?} are missing (apt-get install prusa-slicer)");
+        return;
+    }
+    let rows = accuracy::rows(&reference, &folders).expect("estimates");
+    assert_eq!(rows.len(), 17, "every model the reference sliced");
+    eprint!("{}", accuracy::report(&rows, false));
+    let median = |mut errors: Vec<f64>| {
+        errors.sort_by(f64::total_cmp);
+        errors[errors.len() / 2]
+    };
+    let summary = accuracy::summary(&rows);
+    for (what, error, limit) in [
+        (
+            "median time error",
+            median(rows.iter().map(|r| r.time_error().abs()).collect()),
+            0.10,
+        ),
+        (
+            "median filament error",
+            median(rows.iter().map(|r| r.filament_error().abs()).collect()),
+            0.10,
+        ),
+        ("worst time error", summary.time.1, 0.25),
+        ("worst filament error", summary.filament.1, 0.10),
+        (
+            "median supports-on time error",
+            summary.supported_time.0,
+            0.10,
+        ),
+        (
+            "worst supports-on time error",
+            summary.supported_time.1,
+            0.38,
+        ),
+        ("median support mass error", summary.support_mass.0, 0.35),
+        ("worst support mass error", summary.support_mass.1, 0.35),
+    ] {
+        assert!(error <= limit, "{what} {:.1}%", error * 100.0);
     }
 }
