@@ -35,7 +35,9 @@
 //! - every layer begins with a move up (at the z speed and acceleration) and two retractions
 //!   (the layer change, and the travel from perimeters to infill), and each further separate
 //!   body it crosses costs a travel (their mean distance to the nearest other) and two more
-//!   retractions; the first layer also prints
+//!   retractions, and each hole (the layer's pieces less its Euler characteristic, from the
+//!   slicer) a travel as long as the holes are apart and a retraction, to its own perimeter
+//!   loops; the first layer also prints
 //!   the skirt, around the convex hull of the first layer (the part's, and the supports' first
 //!   layer with its expansion), its line's centre the skirt's distance and half a width away:
 //!   the hull's perimeter plus a circle;
@@ -59,7 +61,7 @@
 //! that holds supports costs a retraction to reach them.
 //!
 //! Not modelled yet, and where the remaining error is (`pricing-bench accuracy`, README):
-//! longer travels between islands, the slower speed of small perimeters, gap fill; support
+//! longer travels between pieces, the slower speed of small perimeters, gap fill; support
 //! lines printed in layers the cooling slows down (PrusaSlicer's tiny supports cost seconds a
 //! layer); for supports, the travel between separate support islands of a layer, and their
 //! thicker layers (PrusaSlicer prints supports in layers up to 0.25 mm, not synchronised with
@@ -586,6 +588,21 @@ pub fn estimate(
                 process.default_acceleration_mm_s2,
             );
             moves += others as f64 * (travel + 2.0 * retraction);
+        }
+        // Each hole's perimeters are loops of their own: the nozzle travels to them, with a
+        // retraction, about as far as holes are apart. Holes: the pieces (the separate bodies
+        // the layer crosses, at least one) less the Euler characteristic.
+        let pieces = bodies.crossing(layer.top_mm - h / 2.0).max(1) as i64;
+        let holes = (pieces - i64::from(layer.euler)).max(0) as u32;
+        if holes > 0 {
+            let apart = (layer.area_mm2.abs() / f64::from(holes + 1)).sqrt();
+            let travel = run_time(
+                apart,
+                apart,
+                process.travel_speed_mm_s,
+                process.default_acceleration_mm_s2,
+            );
+            moves += f64::from(holes) * (travel + retraction);
         }
         time += moves;
         // The skirt around the first layer, at the first layer's speed.

@@ -56,6 +56,10 @@ pub struct Layer {
     pub slope_band_mm2: f64,
     /// The part of it from walls that move at least the plan's wide step per layer.
     pub wide_slope_band_mm2: f64,
+    /// The cross-section's Euler characteristic: its pieces less its holes (Morse theory on
+    /// y: the contours' lowest points with the part above them less their highest points with
+    /// the part above them).
+    pub euler: i32,
 }
 
 /// Corner bins of [`Layer::corner_turns`].
@@ -249,7 +253,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                 // A face crossed by many planes turns the same way at each: its corner bins
                 // are found once, when first needed.
                 let mut own_normal = None;
-                let mut bins: [Option<Option<u8>>; 3] = [None; 3];
+                let mut bins: [Option<(Option<u8>, i32)>; 3] = [None; 3];
                 // The face's horizontal step per unit of height: its normal's vertical part over
                 // its horizontal part (capped for a face almost flat).
                 let step_per_height = {
@@ -303,14 +307,15 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                             layer_sums.wide_slope_band += length * step;
                         }
                         // The corner where this segment meets the next one, counted once.
-                        let bin = *bins[end_edge].get_or_insert_with(|| {
+                        let (bin, euler) = *bins[end_edge].get_or_insert_with(|| {
                             let own =
                                 *own_normal.get_or_insert_with(|| horizontal_normal(mesh, face));
-                            corner_bin(mesh, &limits, own, neighbours[face][end_edge])
+                            junction(mesh, &limits, own, neighbours[face][end_edge])
                         });
                         if let Some(bin) = bin {
                             layer_sums.corners[bin as usize] += 1;
                         }
+                        layer_sums.euler += euler;
                     }
                 }
             }
@@ -329,6 +334,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             total.area2 += sum.area2;
             total.contour += sum.contour;
             total.slope_band += sum.slope_band;
+            total.euler += sum.euler;
             total.wide_slope_band += sum.wide_slope_band;
             for (t, c) in total.corners.iter_mut().zip(sum.corners) {
                 *t += c;
@@ -356,6 +362,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
             corner_turns: sums.corners,
             slope_band_mm2: sums.slope_band,
             wide_slope_band_mm2: sums.wide_slope_band,
+            euler: sums.euler,
         })
         .collect();
     let first_layer_hull = convex_hull(first_layer)
@@ -455,6 +462,7 @@ struct LayerSums {
     corners: [u32; CORNER_BINS],
     slope_band: f64,
     wide_slope_band: f64,
+    euler: i32,
 }
 
 /// A face steeper than this many millimetres of step per millimetre of height counts as this
@@ -488,21 +496,39 @@ fn horizontal_normal(mesh: &Mesh, face: usize) -> Option<[f64; 2]> {
 /// (horizontal normal `own`) and `other`: the angle between their horizontal normals. `None`
 /// for gentle turns, an edge without exactly one neighbour (`other` is `u32::MAX`), and nearly
 /// horizontal faces.
-fn corner_bin(
+///
+/// Also what the point adds to the cross-section's Euler characteristic: a contour runs along
+/// `(-n_y, n_x)` of its face's outward horizontal normal `n`, the part on its left. Where it
+/// stops going down (`n_x < 0 <= m_x`) turning left (`n x m > 0`), the part is above it: a
+/// piece begins there, sweeping upwards (+1); where it stops going up (`n_x > 0 >= m_x`)
+/// turning right, the part is above it too: two branches join over a hole or a notch (-1).
+/// The other turning points (the part below them) change nothing.
+fn junction(
     mesh: &Mesh,
     limits: &[f64; CORNER_BINS],
     own: Option<[f64; 2]>,
     other: u32,
-) -> Option<u8> {
+) -> (Option<u8>, i32) {
     if other == u32::MAX {
-        return None;
+        return (None, 0);
     }
-    let (n, m) = (own?, horizontal_normal(mesh, other as usize)?);
+    let (Some(n), Some(m)) = (own, horizontal_normal(mesh, other as usize)) else {
+        return (None, 0);
+    };
     let cos = n[0] * m[0] + n[1] * m[1];
-    limits
+    let bin = limits
         .iter()
         .rposition(|&limit| cos <= limit)
-        .map(|bin| bin as u8)
+        .map(|bin| bin as u8);
+    let turn = n[0] * m[1] - n[1] * m[0];
+    let euler = if n[0] < 0.0 && m[0] >= 0.0 && turn > 0.0 {
+        1
+    } else if n[0] > 0.0 && m[0] <= 0.0 && turn < 0.0 {
+        -1
+    } else {
+        0
+    };
+    (bin, euler)
 }
 
 #[cfg(test)]

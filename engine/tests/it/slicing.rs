@@ -296,3 +296,55 @@ fn sloping_walls_sweep_their_step_per_layer() {
     let plain = slice(&mesh, &base);
     assert!(plain.layers.iter().all(|l| l.wide_slope_band_mm2 == 0.0));
 }
+
+/// Each layer's Euler characteristic (pieces less holes), from the contours' turning points:
+/// an annulus has none, a box's layers through its void none, a star-shaped outline (a gear's
+/// teeth, whose dips between teeth are no holes) one, two separate squares two.
+#[test]
+fn each_layer_counts_its_pieces_less_its_holes() {
+    let euler_of = |mesh: &Mesh| -> Vec<(f64, i32)> {
+        slice(mesh, &LayerPlan::new(0.2, 0.2).expect("valid"))
+            .layers
+            .iter()
+            .map(|l| (l.top_mm - l.height_mm / 2.0, l.euler))
+            .collect()
+    };
+    let torus = load(&fixture("torus_r20_r5.stl")).expect("torus");
+    assert!(euler_of(&torus).iter().all(|&(_, e)| e == 0));
+    let boxed = load(&fixture("box_with_void.stl")).expect("box");
+    let void = analyze(&boxed).bbox_max[2] / 4.0..analyze(&boxed).bbox_max[2] * 3.0 / 4.0;
+    for (mid, euler) in euler_of(&boxed) {
+        let through_void = void.contains(&mid);
+        assert!(
+            euler == if through_void { 0 } else { 1 } || (mid - void.start).abs() < 0.2,
+            "at {mid}: {euler}"
+        );
+    }
+    // A 12-toothed star extruded 5 mm along z (the prism helper extrudes along y: swap y and
+    // z, and the winding with them).
+    let star: Vec<[f32; 2]> = (0..24)
+        .map(|k| {
+            let angle = k as f32 * std::f32::consts::PI / 12.0 + 0.1;
+            let r = if k % 2 == 0 { 10.0 } else { 7.0 };
+            [r * angle.cos(), r * angle.sin()]
+        })
+        .collect();
+    let triangles: Vec<[[f32; 3]; 3]> = super::prism(&star, 5.0)
+        .into_iter()
+        .map(|t| {
+            let [a, b, c] = t.map(|[x, y, z]| [x, z, y]);
+            [a, c, b]
+        })
+        .collect();
+    let gear = Mesh::from_triangles(&triangles, Format::BinaryStl).expect("star");
+    assert!(analyze(&gear).volume_mm3 > 0.0, "the star faces out");
+    assert!(
+        euler_of(&gear).iter().all(|&(_, e)| e == 1),
+        "{:?}",
+        euler_of(&gear)
+    );
+    let mut two = cuboid([0.0; 3], [10.0; 3]);
+    two.extend(cuboid([20.0, 0.0, 0.0], [10.0; 3]));
+    let two = Mesh::from_triangles(&two, Format::BinaryStl).expect("two");
+    assert!(euler_of(&two).iter().all(|&(_, e)| e == 2));
+}
