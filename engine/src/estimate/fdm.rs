@@ -579,30 +579,26 @@ pub fn estimate(
         moves += 2.0 * retraction;
         // Each further body the layer crosses is reached by a travel, with a retraction before
         // it and another between its perimeters and its infill.
-        let others = bodies.crossing(layer.top_mm - h / 2.0).saturating_sub(1);
-        if others > 0 {
-            let travel = run_time(
-                bodies.spacing_mm,
-                bodies.spacing_mm,
+        let travel = |distance: f64| {
+            run_time(
+                distance,
+                distance,
                 process.travel_speed_mm_s,
                 process.default_acceleration_mm_s2,
-            );
-            moves += others as f64 * (travel + 2.0 * retraction);
+            )
+        };
+        let crossed = bodies.crossing(layer.top_mm - h / 2.0);
+        let others = crossed.saturating_sub(1);
+        if others > 0 {
+            moves += others as f64 * (travel(bodies.spacing_mm) + 2.0 * retraction);
         }
         // Each hole's perimeters are loops of their own: the nozzle travels to them, with a
         // retraction, about as far as holes are apart. Holes: the pieces (the separate bodies
         // the layer crosses, at least one) less the Euler characteristic.
-        let pieces = bodies.crossing(layer.top_mm - h / 2.0).max(1) as i64;
-        let holes = (pieces - i64::from(layer.euler)).max(0) as u32;
+        let holes = (crossed.max(1) as i64 - i64::from(layer.euler)).max(0) as u32;
         if holes > 0 {
             let apart = (layer.area_mm2.abs() / f64::from(holes + 1)).sqrt();
-            let travel = run_time(
-                apart,
-                apart,
-                process.travel_speed_mm_s,
-                process.default_acceleration_mm_s2,
-            );
-            moves += f64::from(holes) * (travel + retraction);
+            moves += f64::from(holes) * (travel(apart) + retraction);
         }
         time += moves;
         // The skirt around the first layer, at the first layer's speed.

@@ -477,6 +477,20 @@ impl Mesh {
 }
 
 /// Removes vertices that only dropped (collapsed) faces used, keeping the order of the rest.
+/// A triangle's normal, twice its area long: `(b - a) x (c - a)`, outward for a
+/// counter-clockwise triangle.
+pub(crate) fn face_normal(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> [f64; 3] {
+    let (u, v) = (
+        [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+        [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+    );
+    [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ]
+}
+
 fn drop_unreferenced(positions: &mut Vec<[f32; 3]>, triangles: &mut [[u32; 3]]) {
     let mut new_index = vec![u32::MAX; positions.len()];
     for triangle in triangles.iter() {

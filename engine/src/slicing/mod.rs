@@ -22,7 +22,7 @@
 
 use rayon::prelude::*;
 
-use crate::mesh::Mesh;
+use crate::mesh::{Mesh, face_normal};
 
 mod open;
 pub(crate) mod union;
@@ -258,15 +258,7 @@ pub fn slice(mesh: &Mesh, plan: &LayerPlan) -> Slices {
                 // its horizontal part (capped for a face almost flat).
                 let step_per_height = {
                     let [a, b, c] = corners;
-                    let (u, v) = (
-                        [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
-                        [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
-                    );
-                    let n = [
-                        u[1] * v[2] - u[2] * v[1],
-                        u[2] * v[0] - u[0] * v[2],
-                        u[0] * v[1] - u[1] * v[0],
-                    ];
+                    let n = face_normal(a, b, c);
                     let horizontal = n[0].hypot(n[1]);
                     if horizontal > 0.0 {
                         (n[2].abs() / horizontal).min(MAX_STEP_PER_HEIGHT)
@@ -478,15 +470,7 @@ fn corner_limits() -> [f64; CORNER_BINS] {
 /// The unit horizontal part of a face's normal; `None` for a nearly horizontal face.
 fn horizontal_normal(mesh: &Mesh, face: usize) -> Option<[f64; 2]> {
     let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-    let (u, v) = (
-        [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
-        [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
-    );
-    let n = [
-        u[1] * v[2] - u[2] * v[1],
-        u[2] * v[0] - u[0] * v[2],
-        u[0] * v[1] - u[1] * v[0],
-    ];
+    let n = face_normal(a, b, c);
     let horizontal = (n[0] * n[0] + n[1] * n[1]).sqrt();
     let total = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
     (horizontal > 1e-6 * total).then(|| [n[0] / horizontal, n[1] / horizontal])

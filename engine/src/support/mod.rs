@@ -54,7 +54,7 @@
 
 use rayon::prelude::*;
 
-use crate::mesh::Mesh;
+use crate::mesh::{Mesh, face_normal};
 use crate::raycast::Caster;
 
 /// How supports are found.
@@ -219,7 +219,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
             .iter()
             .map(|&face| {
                 let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-                (normal(a, b, c)[2] / 2.0).abs()
+                (face_normal(a, b, c)[2] / 2.0).abs()
             })
             .sum(),
         n_columns: hangs.len() as u64,
@@ -686,7 +686,7 @@ fn first_layer_area(
     let mut part = Marks::new(region.len());
     for face in 0..mesh.triangles().len() {
         let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-        if [a, b, c].iter().any(|p| p[2] - plate > layer) || normal(a, b, c)[2] >= 0.0 {
+        if [a, b, c].iter().any(|p| p[2] - plate > layer) || face_normal(a, b, c)[2] >= 0.0 {
             continue;
         }
         for_each_grid_point(a, b, c, grid, region.clip(), |i, j, _| {
@@ -795,7 +795,7 @@ fn overhanging_faces(mesh: &Mesh, settings: &SupportSettings, plate: f64) -> Vec
         .with_min_len(4096)
         .filter(|&face| {
             let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-            let n = normal(a, b, c);
+            let n = face_normal(a, b, c);
             // Most faces fail the first, cheap test.
             n[2] < 0.0
                 && -n[2] > min_down * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt()
@@ -892,7 +892,7 @@ fn overhang_points(
             for &face in faces {
                 let before = grid_points.len();
                 let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-                let n = normal(a, b, c);
+                let n = face_normal(a, b, c);
                 let dense =
                     -n[2] > min_dense_down * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
                 // Half a layer's step on the face (its run over its rise times half a layer).
@@ -996,7 +996,7 @@ impl Columns<'_> {
                     if !region.touches(a, b, c) {
                         continue;
                     }
-                    let down = normal(a, b, c)[2] < 0.0;
+                    let down = face_normal(a, b, c)[2] < 0.0;
                     let grid = region.grid;
                     for_each_grid_row(a, b, c, grid, region.clip(), |j, first, last, plane| {
                         let (Some(start), Some(end)) =
@@ -1208,7 +1208,7 @@ fn face_points_down(mesh: &Mesh, face: usize) -> bool {
         return false;
     }
     let [a, b, c] = mesh.corners(face).map(|p| p.map(f64::from));
-    normal(a, b, c)[2] < 0.0
+    face_normal(a, b, c)[2] < 0.0
 }
 
 /// A set of grid cells, a bit each.
@@ -1369,18 +1369,6 @@ fn floor(v: f64) -> i64 {
     v.floor() as i64
 }
 
-fn normal(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> [f64; 3] {
-    let (u, v) = (
-        [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
-        [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
-    );
-    [
-        u[1] * v[2] - u[2] * v[1],
-        u[2] * v[0] - u[0] * v[2],
-        u[0] * v[1] - u[1] * v[0],
-    ]
-}
-
 /// Visits the grid points (centres of `grid`-sized cells, numbered `i`, `j`) inside the
 /// triangle's projection, with the height of the triangle's plane there. A point on an edge
 /// belongs to the triangle only on a top or left edge, so that triangles sharing an edge never
@@ -1462,7 +1450,7 @@ fn for_each_grid_row(
     if area2 <= 0.0 {
         return;
     }
-    let n = normal(a, b, c);
+    let n = face_normal(a, b, c);
     let plane = Plane {
         corner: a,
         slope: [n[0] / area2, n[1] / area2],
