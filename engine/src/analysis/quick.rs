@@ -6,7 +6,9 @@
 //! the part, so nothing cancels), and moved exactly to the centre of the bounding box at the
 //! end: for any shift `d` of the reference, `6 V(r0 + d) = 6 V(r0) - d · Σ N`, where `N` is
 //! each face's doubled area normal. So the figures are the ones [`analyze`](super::analyze)
-//! reports, open meshes included.
+//! reports, open meshes included, to rounding; the one difference is that the welder snaps
+//! coordinates within [`SNAP_TO_ZERO_MM`](crate::mesh::SNAP_TO_ZERO_MM) of zero to zero, and
+//! this measure, which does not weld, keeps them as written.
 
 use std::io::Read;
 
@@ -132,6 +134,92 @@ impl TriangleSink for Sink {
     }
 }
 
+/// Measures a run of binary STL records on one thread. The sums are the ones [`Running::add`]
+/// makes, in the same order, but kept in registers, and the coordinates are checked once per run
+/// rather than once each: the loop takes a third of the instructions.
+///
+/// The check: the doubled area sums `|N|` over the faces, where `N` is the cross product of two
+/// edges. With finite `f32` coordinates every term is finite in `f64` (at most about 1e155). A
+/// non-finite coordinate makes both edges from its corner non-finite in that axis, so each of
+/// the two other components of `N` is a sum of infinite or NaN products, never finite; `|N|` is
+/// then infinite or NaN, and a sum of non-negative terms stays so. So the area is finite exactly
+/// when every coordinate is, and only a failed run is scanned again, face by face, for the first
+/// bad one.
+fn measure_chunk(
+    records: &[u8],
+    first_face: u64,
+    scale: f32,
+    reference: [f64; 3],
+) -> Result<Running, MeshError> {
+    if scale == 1.0 {
+        measure_run::<false>(records, first_face, scale, reference)
+    } else {
+        measure_run::<true>(records, first_face, scale, reference)
+    }
+}
+
+/// [`measure_chunk`], with the unit's scale decided once rather than per face.
+fn measure_run<const SCALED: bool>(
+    records: &[u8],
+    first_face: u64,
+    scale: f32,
+    reference: [f64; 3],
+) -> Result<Running, MeshError> {
+    let mut volume6 = 0.0f64;
+    let mut area2 = 0.0f64;
+    let mut normal = [0.0f64; 3];
+    let mut min = [f32::INFINITY; 3];
+    let mut max = [f32::NEG_INFINITY; 3];
+    for record in records.chunks_exact(mesh::STL_RECORD_BYTES) {
+        let mut triangle = mesh::decode_stl_record(record);
+        if SCALED {
+            triangle = triangle.map(|p| p.map(|v| v * scale));
+        }
+        let [a, b, c] =
+            triangle.map(|p| std::array::from_fn::<f64, 3, _>(|i| f64::from(p[i]) - reference[i]));
+        let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let ac = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+        let n = [
+            ab[1] * ac[2] - ab[2] * ac[1],
+            ab[2] * ac[0] - ab[0] * ac[2],
+            ab[0] * ac[1] - ab[1] * ac[0],
+        ];
+        volume6 += a[0] * n[0] + a[1] * n[1] + a[2] * n[2];
+        area2 += (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        for axis in 0..3 {
+            normal[axis] += n[axis];
+            for p in &triangle {
+                // One `minss`/`maxss` each (the form `f32::min` is not, as it handles NaN).
+                min[axis] = if p[axis] < min[axis] {
+                    p[axis]
+                } else {
+                    min[axis]
+                };
+                max[axis] = if p[axis] > max[axis] {
+                    p[axis]
+                } else {
+                    max[axis]
+                };
+            }
+        }
+    }
+    if !area2.is_finite() {
+        for (offset, record) in records.chunks_exact(mesh::STL_RECORD_BYTES).enumerate() {
+            let face = first_face + offset as u64;
+            mesh::to_millimetres(face, None, mesh::decode_stl_record(record), scale)?;
+        }
+        unreachable!("a non-finite area comes from a non-finite coordinate");
+    }
+    Ok(Running {
+        volume6,
+        normal,
+        area2,
+        min,
+        max,
+        n: (records.len() / mesh::STL_RECORD_BYTES) as u64,
+    })
+}
+
 /// Measures binary STL records in parallel; errors are reported for the first bad face in file
 /// order.
 fn measure_records(
@@ -144,14 +232,8 @@ fn measure_records(
         .par_chunks(mesh::STL_RECORD_BYTES * RECORDS_PER_TASK)
         .enumerate()
         .map(|(task, chunk)| {
-            let mut running = Running::new();
-            for (offset, record) in chunk.chunks_exact(mesh::STL_RECORD_BYTES).enumerate() {
-                let face = first_face + (task * RECORDS_PER_TASK + offset) as u64;
-                let triangle =
-                    mesh::to_millimetres(face, None, mesh::decode_stl_record(record), scale)?;
-                running.add(reference, &triangle);
-            }
-            Ok(running)
+            let first = first_face + (task * RECORDS_PER_TASK) as u64;
+            measure_chunk(chunk, first, scale, reference)
         })
         .collect();
     let mut total = Running::new();

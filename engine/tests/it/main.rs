@@ -12,6 +12,7 @@ mod orientation;
 mod pipeline;
 mod price_book;
 mod properties;
+mod quick;
 mod quote;
 mod reference;
 mod robustness;
