@@ -53,9 +53,10 @@
 //! side area facing x), one more line along about half of the sides facing y (a region's
 //! first and last), joined by short moves along about half of the sides facing x (a
 //! zigzag's turns alternate sides; a strip narrower than the spacing is all outline); the
-//! top `support_interface_layers` of those under shallow overhangs (whose layers reach 60%
-//! of an extrusion's width past the one below) are dense instead (lines
-//! `support_interface_spacing` apart) at the interface speed; their first layer on the plate,
+//! `support_interface_layers` under each contact with a shallow overhang (whose layers reach
+//! 60% of an extrusion's width past the one below), the support's top and every lower contact
+//! of its pattern cell that it passes, are dense instead (lines `support_interface_spacing`
+//! apart) at the interface speed; their first layer on the plate,
 //! expanded by `support_first_layer_expansion_mm`, is filled at
 //! `support_first_layer_density_percent` at the first layer's width and speed; and every layer
 //! that holds supports costs a retraction to reach them.
@@ -211,6 +212,7 @@ pub fn support_settings(process: &FdmProcess) -> SupportSettings {
         first_layer_expansion_mm: process.support_first_layer_expansion_mm,
         xy_gap_mm: process.support_xy_spacing_mm,
         contact_gap_mm: process.support_contact_distance_mm,
+        interface_depth_mm: f64::from(process.support_interface_layers) * process.layer_height_mm,
         // PrusaSlicer gives no dense interface to an overhang whose layers reach less than 60%
         // of an extrusion's width past the layer below.
         interface_angle_deg: (process.layer_height_mm
@@ -259,10 +261,9 @@ fn skirt_hull_mm(
 fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     // The supports grown to the pattern's cells and trimmed by the part (`support_settings`
     // always asks for them).
-    let (volume, contact, interface) = (
+    let (volume, contact) = (
         supports.pattern_volume_mm3,
         supports.pattern_contact_area_mm2,
-        supports.pattern_interface_area_mm2,
     );
     if volume <= 0.0 && contact <= 0.0 && supports.first_layer_area_mm2 <= 0.0 {
         return (0.0, 0.0);
@@ -279,10 +280,12 @@ fn support_extrusion(supports: &Supports, process: &FdmProcess) -> (f64, f64) {
     // that faces along y (its first and its last). The lines are as long as the region is
     // wide in x: its area over its extent in y (half the outline facing along x), here of
     // all layers at once (volume over side area).
-    // The top `support_interface_layers` of the supports are their interface, dense lines
-    // under the part, and the rest their body (a support shorter than that is all interface).
-    let interface_volume =
-        (interface * f64::from(process.support_interface_layers) * h).min(volume.max(0.0));
+    // The `support_interface_layers` under each contact are the supports' interface, dense
+    // lines under the part, and the rest their body (a support shorter than that is all
+    // interface).
+    let interface_volume = supports
+        .pattern_interface_volume_mm3
+        .clamp(0.0, volume.max(0.0));
     let body = if volume > 0.0 {
         (volume - interface_volume) / volume
     } else {

@@ -32,9 +32,13 @@
 //!   it stands on; and it keeps `xy_gap_mm` from the part's walls beside it (where a grid
 //!   cell's neighbour is inside the part, a strip that wide along their shared side holds
 //!   none), so a slot narrower than two gaps holds no support.
-//! - Its top is a dense interface only under overhangs sloping less than
-//!   `interface_angle_deg` (PrusaSlicer gives none to overhangs whose layers reach only a
-//!   little past the layer below).
+//! - Under every contact it holds, `interface_depth_mm` of a support is dense interface: under
+//!   its top, and under each lower contact of its pattern cell that it passes on its way down
+//!   (PrusaSlicer's grid supports lay the interface over the whole grid cell under each layer's
+//!   contact: a screw's thread, whose helix makes a contact at every layer, is supported by
+//!   interface nearly all the way up). Only contacts under overhangs sloping less than
+//!   `interface_angle_deg` get one (PrusaSlicer gives none to overhangs whose layers reach only
+//!   a little past the layer below).
 //! - The first layer of every support standing on the plate reaches `first_layer_expansion_mm`
 //!   further out (PrusaSlicer's `raft_first_layer_expansion`, which holds without a raft too),
 //!   but not into the part's own first layer nor within `xy_gap_mm` of it.
@@ -86,6 +90,9 @@ pub struct SupportSettings {
     /// on (PrusaSlicer's `support_material_contact_distance`; its bottom distance 0 means the
     /// same).
     pub contact_gap_mm: f64,
+    /// How deep the dense interface under each contact is (a slicer's interface layers times
+    /// their height); 0 for none.
+    pub interface_depth_mm: f64,
 }
 
 impl Default for SupportSettings {
@@ -100,6 +107,7 @@ impl Default for SupportSettings {
             xy_gap_mm: 0.0,
             interface_angle_deg: 90.0,
             contact_gap_mm: 0.0,
+            interface_depth_mm: 0.0,
         }
     }
 }
@@ -116,9 +124,10 @@ pub struct Supports {
     /// by the part (0 without a pattern cell).
     pub pattern_volume_mm3: f64,
     pub pattern_contact_area_mm2: f64,
-    /// The part of their top area under overhangs that get dense interface layers
-    /// (`SupportSettings::interface_angle_deg`).
-    pub pattern_interface_area_mm2: f64,
+    /// The part of their volume that is dense interface: `interface_depth_mm` under every
+    /// contact that gets one (`SupportSettings::interface_angle_deg`), the highest and those
+    /// that a support takes in on its way down.
+    pub pattern_interface_volume_mm3: f64,
     /// The area of their sides (outline times height, summed over the layers): a slicer joins
     /// the lines of each layer's support along its outline.
     pub pattern_side_area_mm2: f64,
@@ -147,7 +156,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         n_columns: 0,
         pattern_volume_mm3: 0.0,
         pattern_contact_area_mm2: 0.0,
-        pattern_interface_area_mm2: 0.0,
+        pattern_interface_volume_mm3: 0.0,
         pattern_side_area_mm2: 0.0,
         pattern_x_side_area_mm2: 0.0,
         first_layer_area_mm2: 0.0,
@@ -233,7 +242,7 @@ pub fn supports(mesh: &Mesh, settings: &SupportSettings) -> Supports {
         let grown = pattern.grow(&region, &hangs, &columns, settings, plate);
         result.pattern_volume_mm3 = grown.volume_mm3;
         result.pattern_contact_area_mm2 = grown.top_area_mm2;
-        result.pattern_interface_area_mm2 = grown.interface_area_mm2;
+        result.pattern_interface_volume_mm3 = grown.interface_volume_mm3;
         [result.pattern_side_area_mm2, result.pattern_x_side_area_mm2] = grown.side_area_mm2;
         result.first_layer_area_mm2 =
             first_layer_area(mesh, &region, &grown.on_plate, settings, plate);
@@ -286,7 +295,7 @@ struct PatternCells {
 struct Grown {
     volume_mm3: f64,
     top_area_mm2: f64,
-    interface_area_mm2: f64,
+    interface_volume_mm3: f64,
     /// All sides, and those facing along x.
     side_area_mm2: [f64; 2],
     /// The grid cells whose support stands on the plate.
@@ -393,6 +402,7 @@ impl PatternCells {
         let min_gap = finite_or_zero(settings.min_gap_mm).max(EPSILON_MM);
         let min_plate_gap = finite_or_zero(settings.min_plate_gap_mm);
         let contact_gap = finite_or_zero(settings.contact_gap_mm);
+        let interface_depth = finite_or_zero(settings.interface_depth_mm).max(0.0);
         // Tall enough to hold a support: over the part, a layer; over the plate, the first layer
         // and the contact gap too.
         let holds = |top: f64, bottom: f64| {
@@ -446,12 +456,22 @@ impl PatternCells {
                                     top - contact_gap,
                                 );
                                 if open && holds(top, bottom) && high > low {
+                                    let taken_in = heights[..left - 1]
+                                        .iter()
+                                        .rev()
+                                        .take_while(|h| h.0 > bottom);
+                                    let interface = interface_height(
+                                        std::iter::once(&(top, dense)).chain(taken_in),
+                                        [low, high],
+                                        contact_gap,
+                                        interface_depth,
+                                    );
                                     found.push(Support {
                                         cell: g as u32,
                                         bottom: low,
                                         top: high,
                                         keep: 1.0,
-                                        dense,
+                                        interface,
                                     });
                                 }
                                 if bottom == plate {
@@ -485,12 +505,7 @@ impl PatternCells {
                 .sum::<f64>()
                 * area,
             top_area_mm2: supports.iter().map(|s| s.keep).sum::<f64>() * area,
-            interface_area_mm2: supports
-                .iter()
-                .filter(|s| s.dense)
-                .map(|s| s.keep)
-                .sum::<f64>()
-                * area,
+            interface_volume_mm3: supports.iter().map(|s| s.interface * s.keep).sum::<f64>() * area,
             side_area_mm2: side_area(region, &supports),
             on_plate,
         }
@@ -505,8 +520,34 @@ struct Support {
     bottom: f64,
     top: f64,
     keep: f64,
-    /// Its top gets dense interface layers.
-    dense: bool,
+    /// How much of its height is dense interface.
+    interface: f64,
+}
+
+/// The height of a support's dense interface: `depth` under each contact that gets one, a
+/// contact gap below it, within the support's `[low, high]`. `contacts` run from the highest
+/// down (the support's top, then those it takes in), so the bands are merged in one sweep.
+fn interface_height<'a>(
+    contacts: impl Iterator<Item = &'a (f64, bool)>,
+    [low, high]: [f64; 2],
+    contact_gap: f64,
+    depth: f64,
+) -> f64 {
+    let mut total = 0.0;
+    // Everything above this is counted already.
+    let mut counted_to = high;
+    for &(z, dense) in contacts {
+        if !dense {
+            continue;
+        }
+        let band_top = (z - contact_gap).min(counted_to);
+        let band_bottom = (z - contact_gap - depth).max(low);
+        if band_top > band_bottom {
+            total += band_top - band_bottom;
+            counted_to = band_bottom;
+        }
+    }
+    total
 }
 
 /// A neighbouring grid cell, and the group of supports it holds, if any.
@@ -1496,6 +1537,30 @@ fn for_each_grid_row(
 mod tests {
     use super::*;
     use crate::mesh::{LoadOptions, parse};
+
+    #[test]
+    fn the_interface_lies_under_every_contact_a_support_takes_in() {
+        let height = |contacts: &[(f64, bool)], low: f64, high: f64| {
+            interface_height(contacts.iter(), [low, high], 0.2, 0.4)
+        };
+        // One contact at 10: 0.4 under its gap, from 9.4 to 9.8.
+        assert!((height(&[(10.0, true)], 0.0, 9.8) - 0.4).abs() < 1e-12);
+        // Two far apart: a band under each.
+        assert!((height(&[(10.0, true), (5.0, true)], 0.0, 9.8) - 0.8).abs() < 1e-12);
+        // Two 0.3 apart: the bands overlap, 9.4 to 9.8 and 9.1 to 9.5 merge to 0.7.
+        assert!((height(&[(10.0, true), (9.7, true)], 0.0, 9.8) - 0.7).abs() < 1e-12);
+        // A contact without one (a steep overhang) adds none.
+        assert!((height(&[(10.0, true), (5.0, false)], 0.0, 9.8) - 0.4).abs() < 1e-12);
+        assert_eq!(height(&[(10.0, false)], 0.0, 9.8), 0.0);
+        // A support shorter than its interface is all interface, and never more.
+        assert!((height(&[(10.0, true)], 9.6, 9.8) - 0.2).abs() < 1e-12);
+        assert!((height(&[(10.0, true), (9.9, true), (9.8, true)], 9.5, 9.8) - 0.3).abs() < 1e-12);
+        // Without a depth there is none.
+        assert_eq!(
+            interface_height([(10.0, true)].iter(), [0.0, 9.8], 0.2, 0.0),
+            0.0
+        );
+    }
 
     /// Both ways of finding the face under each point agree, on real models in several
     /// orientations (each model is large enough that `supports` picks only one of them).

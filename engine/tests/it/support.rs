@@ -455,35 +455,78 @@ fn only_shallow_overhangs_get_dense_interface_layers() {
     // A slab tilted about x: at 30 degrees each 0.2 mm layer reaches 0.35 mm past the one
     // below, more than 60% of a 0.45 mm extrusion (the process's interface angle, 36.5
     // degrees), so its support gets an interface; at 40 degrees (0.24 mm) only a body. Flat,
-    // the whole top is interface.
+    // the interface is the whole top, 0.4 mm deep (two layers of 0.2 mm). Tilted, each
+    // pattern cell holds contacts from the bottom of its slope to the top, and every support
+    // gets the interface under each contact it passes (PrusaSlicer lays its interface on the
+    // whole grid cell under each layer's contact): deeper than 0.4 mm, by at most the slope's
+    // rise over a cell (2.3 mm x tan 30 degrees = 1.33 mm).
     let interface_angle_deg = (0.2f64 / (0.6 * 0.45)).atan().to_degrees();
     let settings = SupportSettings {
         pattern_cell_mm: 2.3,
         min_gap_mm: 0.2,
         interface_angle_deg,
+        interface_depth_mm: 0.4,
         ..SupportSettings::default()
     };
     let slab = cuboid([0.0, 0.0, 0.0], [20.0, 20.0, 2.0]);
-    for (degrees, dense) in [(0.0f64, true), (30.0, true), (40.0, false)] {
+    for (degrees, depth) in [
+        (0.0f64, Some([0.4, 0.4])),
+        (30.0, Some([0.5, 1.73])),
+        (40.0, None),
+    ] {
         let mut triangles = tilted(&slab, degrees);
         triangles.extend(cuboid([-20.0, -20.0, 0.0], [1.0, 1.0, 1.0]));
         let found = supports(&mesh(&triangles), &settings);
         assert!(found.pattern_contact_area_mm2 > 0.0, "{degrees}: {found:?}");
-        if dense {
-            assert!(
-                relative(
-                    found.pattern_interface_area_mm2,
-                    found.pattern_contact_area_mm2
-                ) < 1e-9,
+        let mean_depth = found.pattern_interface_volume_mm3 / found.pattern_contact_area_mm2;
+        match depth {
+            Some([low, high]) => assert!(
+                mean_depth >= low - 1e-9 && mean_depth <= high + 1e-9,
+                "{degrees}: interface {mean_depth} deep, not {low} to {high}: {found:?}"
+            ),
+            None => assert_eq!(
+                found.pattern_interface_volume_mm3, 0.0,
                 "{degrees}: {found:?}"
-            );
-        } else {
-            assert_eq!(
-                found.pattern_interface_area_mm2, 0.0,
-                "{degrees}: {found:?}"
-            );
+            ),
         }
     }
+}
+
+#[test]
+fn a_support_passing_a_lower_contact_gets_its_interface_too() {
+    // A wall with a shelf sticking out at z = 10 and, beside and lower, a floating shelf at
+    // z = 5, both within one 2.3 mm pattern cell along x (the part's centre at x = 2 puts the
+    // cell's sides at 2 and 4.3). The support under the high shelf goes down to the plate
+    // past the low shelf's height: it gets an interface there too, as PrusaSlicer's grid
+    // support does under each layer's contact. Taken apart (the low shelf moved to another
+    // cell), each shelf's supports get only their own.
+    let settings = SupportSettings {
+        pattern_cell_mm: 2.3,
+        min_gap_mm: 0.2,
+        interface_depth_mm: 0.4,
+        ..SupportSettings::default()
+    };
+    let part = |low_shelf_x: f32| {
+        let mut triangles = cuboid([0.0, 0.0, 0.0], [2.0, 10.0, 12.0]);
+        triangles.extend(cuboid([2.0, 0.0, 10.0], [1.0, 10.0, 1.0]));
+        triangles.extend(cuboid([low_shelf_x, 0.0, 5.0], [1.0, 10.0, 1.0]));
+        // Hold the part's centre at x = 2.
+        triangles.extend(cuboid([-20.0, 0.0, 0.0], [1.0, 1.0, 1.0]));
+        triangles.extend(cuboid([23.0, 0.0, 0.0], [1.0, 1.0, 1.0]));
+        supports(&mesh(&triangles), &settings)
+    };
+    let (together, apart) = (part(3.0), part(6.6));
+    let depth = |s: &pricing_engine::support::Supports| {
+        s.pattern_interface_volume_mm3 / s.pattern_contact_area_mm2
+    };
+    // Apart, every support has one contact above it: 0.4 mm of interface each.
+    assert!((depth(&apart) - 0.4).abs() < 1e-9, "{apart:?}");
+    // Together, the supports under the high shelf also pass the low one's contact: more than
+    // one band on average, at most two.
+    assert!(
+        depth(&together) > 0.5 && depth(&together) <= 0.8 + 1e-9,
+        "{together:?}"
+    );
 }
 
 #[test]
