@@ -40,19 +40,32 @@ fn options() -> LoadOptions {
 /// Parses (and analyses) `bytes`; on a panic, saves the input and fails naming it.
 fn survive(bytes: &[u8], what: &str) {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        if let Ok(mesh) = mesh::parse(bytes, &options()) {
-            let analysis = pricing_engine::analyze(&mesh);
+        let parsed = mesh::parse(bytes, &options());
+        if let Ok(mesh) = &parsed {
+            let analysis = pricing_engine::analyze(mesh);
             assert!(
                 analysis.area_mm2.is_finite() && analysis.volume_mm3.is_finite(),
                 "non-finite figures"
             );
         }
         let _ = mesh::decode(bytes, &options());
-        if let Ok((_, quick)) = pricing_engine::analysis::quick_measure(bytes, &options()) {
+        let quick = pricing_engine::analysis::quick_measure(bytes, &options());
+        if let Ok((_, quick)) = &quick {
             assert!(
                 quick.volume_mm3.is_finite() && quick.area_mm2.is_finite(),
                 "non-finite quick figures"
             );
+        }
+        // The quick measure reads what the parser reads and refuses what it refuses, with the
+        // same words.
+        match (&parsed, &quick) {
+            (Ok(_), Ok(_)) => {}
+            (Err(parse), Err(quick)) => assert_eq!(parse.to_string(), quick.to_string()),
+            (parse, quick) => panic!(
+                "the parser and the quick measure disagree: {:?} against {:?}",
+                parse.as_ref().err(),
+                quick.as_ref().err()
+            ),
         }
         let _ = mesh::parse_reader(bytes, bytes.len() as u64, &options());
     }));
