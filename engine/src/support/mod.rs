@@ -434,15 +434,19 @@ impl PatternCells {
                     ..(pattern_row + 1) * self.columns)
                     .filter(|&k| starts[k] < starts[k + 1])
                     .collect();
+                let bands: Vec<Bands> = cells
+                    .iter()
+                    .map(|&k| Bands::new(&heights[starts[k]..starts[k + 1]], interface_depth))
+                    .collect();
                 for row in self.row_starts[pattern_row]..self.row_starts[pattern_row + 1] {
-                    for &k in &cells {
+                    for (&k, bands) in cells.iter().zip(&bands) {
                         let heights = &heights[starts[k]..starts[k + 1]];
                         let i = k % self.columns;
                         for column in self.column_starts[i]..self.column_starts[i + 1] {
                             let g = row * self.grid_columns + column;
                             let mut left = heights.len();
                             while left > 0 {
-                                let (top, dense) = heights[left - 1];
+                                let top = heights[left - 1].0;
                                 let (bottom, open) = match columns.below(region, g, top, plate) {
                                     None => (plate, true),
                                     Some((hit, down)) => (hit, !down),
@@ -456,22 +460,12 @@ impl PatternCells {
                                     top - contact_gap,
                                 );
                                 if open && holds(top, bottom) && high > low {
-                                    let taken_in = heights[..left - 1]
-                                        .iter()
-                                        .rev()
-                                        .take_while(|h| h.0 > bottom);
-                                    let interface = interface_height(
-                                        std::iter::once(&(top, dense)).chain(taken_in),
-                                        [low, high],
-                                        contact_gap,
-                                        interface_depth,
-                                    );
                                     found.push(Support {
                                         cell: g as u32,
                                         bottom: low,
                                         top: high,
                                         keep: 1.0,
-                                        interface,
+                                        interface: bands.height(top, low, contact_gap),
                                     });
                                 }
                                 if bottom == plate {
@@ -524,30 +518,49 @@ struct Support {
     interface: f64,
 }
 
-/// The height of a support's dense interface: `depth` under each contact that gets one, a
-/// contact gap below it, within the support's `[low, high]`. `contacts` run from the highest
-/// down (the support's top, then those it takes in), so the bands are merged in one sweep.
-fn interface_height<'a>(
-    contacts: impl Iterator<Item = &'a (f64, bool)>,
-    [low, high]: [f64; 2],
-    contact_gap: f64,
+/// The dense interface of the supports in one pattern cell: a band `depth` deep a contact gap
+/// under each of its contacts that gets one (PrusaSlicer's interface layers), merged.
+struct Bands {
+    /// The heights of those contacts, from the bottom up.
+    z: Vec<f64>,
+    /// For each, how much the bands from the lowest up to it add below the highest's:
+    /// `Σ min(depth, z[k] - z[k - 1])`, so that a run of them is measured at once.
+    merged: Vec<f64>,
     depth: f64,
-) -> f64 {
-    let mut total = 0.0;
-    // Everything above this is counted already.
-    let mut counted_to = high;
-    for &(z, dense) in contacts {
-        if !dense {
-            continue;
+}
+
+impl Bands {
+    /// `heights`: a cell's contacts, sorted by height, and whether each gets an interface.
+    fn new(heights: &[(f64, bool)], depth: f64) -> Bands {
+        let z: Vec<f64> = heights.iter().filter(|h| h.1).map(|h| h.0).collect();
+        let mut merged = Vec::with_capacity(z.len());
+        let mut sum = 0.0;
+        for k in 0..z.len() {
+            if k > 0 {
+                sum += (z[k] - z[k - 1]).min(depth);
+            }
+            merged.push(sum);
         }
-        let band_top = (z - contact_gap).min(counted_to);
-        let band_bottom = (z - contact_gap - depth).max(low);
-        if band_top > band_bottom {
-            total += band_top - band_bottom;
-            counted_to = band_bottom;
-        }
+        Bands { z, merged, depth }
     }
-    total
+
+    /// The interface of a support from `low` up to a contact gap under `top`: the bands of
+    /// the contacts it holds (the one at `top` and those it passes), above `low`. Every band
+    /// of a contact at or under `top` ends under the support's top; the lowest band that
+    /// reaches over `low` holds all of the union that lies under it.
+    fn height(&self, top: f64, low: f64, contact_gap: f64) -> f64 {
+        if self.depth <= 0.0 {
+            return 0.0;
+        }
+        let above = self.z.partition_point(|&z| z <= top);
+        let lowest = self.z.partition_point(|&z| z - contact_gap <= low);
+        if lowest >= above {
+            return 0.0;
+        }
+        let union = self.depth + self.merged[above - 1] - self.merged[lowest];
+        let under_low = (low - (self.z[lowest] - contact_gap - self.depth)).max(0.0);
+        (union - under_low).max(0.0)
+    }
 }
 
 /// A neighbouring grid cell, and the group of supports it holds, if any.
@@ -1540,26 +1553,29 @@ mod tests {
 
     #[test]
     fn the_interface_lies_under_every_contact_a_support_takes_in() {
-        let height = |contacts: &[(f64, bool)], low: f64, high: f64| {
-            interface_height(contacts.iter(), [low, high], 0.2, 0.4)
+        // A contact gap of 0.2 mm and bands 0.4 mm deep; contacts from the bottom up.
+        let height = |contacts: &[(f64, bool)], top: f64, low: f64| {
+            Bands::new(contacts, 0.4).height(top, low, 0.2)
         };
+        let near = |a: f64, b: f64| (a - b).abs() < 1e-12;
         // One contact at 10: 0.4 under its gap, from 9.4 to 9.8.
-        assert!((height(&[(10.0, true)], 0.0, 9.8) - 0.4).abs() < 1e-12);
-        // Two far apart: a band under each.
-        assert!((height(&[(10.0, true), (5.0, true)], 0.0, 9.8) - 0.8).abs() < 1e-12);
-        // Two 0.3 apart: the bands overlap, 9.4 to 9.8 and 9.1 to 9.5 merge to 0.7.
-        assert!((height(&[(10.0, true), (9.7, true)], 0.0, 9.8) - 0.7).abs() < 1e-12);
+        assert!(near(height(&[(10.0, true)], 10.0, 0.0), 0.4));
+        // Two far apart: a band under each; a support from under the lower holds only its.
+        assert!(near(height(&[(5.0, true), (10.0, true)], 10.0, 0.0), 0.8));
+        assert!(near(height(&[(5.0, true), (10.0, true)], 5.0, 0.0), 0.4));
+        // Two 0.3 apart: 9.4 to 9.8 and 9.1 to 9.5 merge to 0.7.
+        assert!(near(height(&[(9.7, true), (10.0, true)], 10.0, 0.0), 0.7));
         // A contact without one (a steep overhang) adds none.
-        assert!((height(&[(10.0, true), (5.0, false)], 0.0, 9.8) - 0.4).abs() < 1e-12);
-        assert_eq!(height(&[(10.0, false)], 0.0, 9.8), 0.0);
+        assert!(near(height(&[(5.0, false), (10.0, true)], 10.0, 0.0), 0.4));
+        assert_eq!(height(&[(10.0, false)], 10.0, 0.0), 0.0);
         // A support shorter than its interface is all interface, and never more.
-        assert!((height(&[(10.0, true)], 9.6, 9.8) - 0.2).abs() < 1e-12);
-        assert!((height(&[(10.0, true), (9.9, true), (9.8, true)], 9.5, 9.8) - 0.3).abs() < 1e-12);
+        assert!(near(height(&[(10.0, true)], 10.0, 9.6), 0.2));
+        let close = [(9.8, true), (9.9, true), (10.0, true)];
+        assert!(near(height(&close, 10.0, 9.5), 0.3));
+        // Bands wholly under the support's foot count nothing.
+        assert!(near(height(&[(5.0, true), (10.0, true)], 10.0, 6.0), 0.4));
         // Without a depth there is none.
-        assert_eq!(
-            interface_height([(10.0, true)].iter(), [0.0, 9.8], 0.2, 0.0),
-            0.0
-        );
+        assert_eq!(Bands::new(&[(10.0, true)], 0.0).height(10.0, 0.0, 0.2), 0.0);
     }
 
     /// Both ways of finding the face under each point agree, on real models in several
