@@ -264,10 +264,10 @@ pub fn quick_measure_reader<R: Read + Send>(
                 running: Running::new(),
             };
             let (format, _) = mesh::decode_with(&bytes, options, &mut sink)?;
-            return Ok((
+            return measured(
                 format,
                 sink.running.finish(sink.reference.unwrap_or_default()),
-            ));
+            );
         }
         ReaderInput::BinaryStl { triangles } => triangles,
     };
@@ -304,5 +304,13 @@ pub fn quick_measure_reader<R: Read + Send>(
         }
         Ok(())
     })?;
-    Ok((Format::BinaryStl, total.finish(reference)))
+    measured(Format::BinaryStl, total.finish(reference))
+}
+
+/// A file without a single triangle is refused, as the parser refuses it.
+fn measured(format: Format, measure: QuickMeasure) -> Result<(Format, QuickMeasure), MeshError> {
+    if measure.n_triangles == 0 {
+        return Err(MeshError::NoTriangles { format });
+    }
+    Ok((format, measure))
 }

@@ -182,3 +182,15 @@ fn a_bad_coordinate_is_named_wherever_it_is() {
         "{quick:?}"
     );
 }
+
+#[test]
+fn a_file_without_triangles_is_refused_as_the_parser_refuses_it() {
+    // The fuzzer's first find: an empty binary STL was measured as zeros.
+    let options = LoadOptions::default();
+    let empty_binary = stl_bytes(&[]);
+    for bytes in [&empty_binary[..], b"solid empty\nendsolid empty\n"] {
+        let want = refusal(bytes, &options);
+        assert!(want.contains("no triangles"), "{want}");
+        assert_eq!(both(bytes, &options).expect_err("quick refuses"), want);
+    }
+}
