@@ -128,18 +128,20 @@ pub(crate) fn mass_properties(
         .enumerate()
         .map(|(chunk, (faces, shells))| {
             let mut runs: Vec<(u32, Sums)> = Vec::new();
-            for (offset, (triangle, &shell)) in faces.iter().zip(shells).enumerate() {
-                if runs.last().is_none_or(|(current, _)| *current != shell) {
-                    runs.push((shell, Sums::default()));
+            let mut start = 0;
+            // Each run's sums are a local, so that they stay in registers.
+            for run_shells in shells.chunk_by(|a, b| a == b) {
+                let end = start + run_shells.len();
+                let mut sums = Sums::default();
+                for (offset, triangle) in faces[start..end].iter().enumerate() {
+                    let [a, b, c] = triangle.map(local);
+                    match flipped {
+                        Some(f) if f[chunk * CHUNK + start + offset] => sums.face(a, c, b),
+                        _ => sums.face(a, b, c),
+                    }
                 }
-                let run = &mut runs.last_mut().expect("a run was just pushed").1;
-                let flip = flipped.is_some_and(|f| f[chunk * CHUNK + offset]);
-                let [a, b, c] = triangle.map(local);
-                if flip {
-                    run.face(a, c, b)
-                } else {
-                    run.face(a, b, c)
-                }
+                runs.push((run_shells[0], sums));
+                start = end;
             }
             runs
         })
