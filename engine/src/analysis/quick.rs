@@ -60,13 +60,7 @@ impl Running {
     fn add(&mut self, reference: [f64; 3], triangle: &Triangle) {
         let [a, b, c] =
             triangle.map(|p| std::array::from_fn::<f64, 3, _>(|i| f64::from(p[i]) - reference[i]));
-        let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-        let ac = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-        let n = [
-            ab[1] * ac[2] - ab[2] * ac[1],
-            ab[2] * ac[0] - ab[0] * ac[2],
-            ab[0] * ac[1] - ab[1] * ac[0],
-        ];
+        let n = mesh::face_normal(a, b, c);
         // a · (b × c) = a · ((b - a) × (c - a)): the tetrahedron from the face's own normal.
         self.volume6 += a[0] * n[0] + a[1] * n[1] + a[2] * n[2];
         self.area2 += (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();

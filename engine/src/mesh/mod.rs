@@ -476,7 +476,6 @@ impl Mesh {
     }
 }
 
-/// Removes vertices that only dropped (collapsed) faces used, keeping the order of the rest.
 /// A triangle's normal, twice its area long: `(b - a) x (c - a)`, outward for a
 /// counter-clockwise triangle.
 pub(crate) fn face_normal(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> [f64; 3] {
@@ -491,6 +490,7 @@ pub(crate) fn face_normal(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> [f64; 3] {
     ]
 }
 
+/// Removes vertices that only dropped (collapsed) faces used, keeping the order of the rest.
 fn drop_unreferenced(positions: &mut Vec<[f32; 3]>, triangles: &mut [[u32; 3]]) {
     let mut new_index = vec![u32::MAX; positions.len()];
     for triangle in triangles.iter() {

@@ -1473,20 +1473,25 @@ fn for_each_grid_row(
     // The cells whose centres the bounding box holds: none for most faces of a fine mesh,
     // which the bounds as floats tell before any becomes a cell number (`cell_at` is the
     // ceiling of `v / grid - 0.5`, `last_cell_at` its floor).
+    let bounds = |axis: usize| {
+        (
+            a[axis].min(b[axis]).min(c[axis]),
+            a[axis].max(b[axis]).max(c[axis]),
+        )
+    };
+    let ((x_low, x_high), (y_low, y_high)) = (bounds(0), bounds(1));
     let holds_centre =
         |low: f64, high: f64| (low / grid - 0.5).ceil() <= (high / grid - 0.5).floor();
-    if !holds_centre(a[0].min(b[0]).min(c[0]), a[0].max(b[0]).max(c[0]))
-        || !holds_centre(a[1].min(b[1]).min(c[1]), a[1].max(b[1]).max(c[1]))
-    {
+    if !holds_centre(x_low, x_high) || !holds_centre(y_low, y_high) {
         return;
     }
     let (x0, x1) = (
-        cell_at(a[0].min(b[0]).min(c[0]), grid).max(clip[0]),
-        last_cell_at(a[0].max(b[0]).max(c[0]), grid).min(clip[2]),
+        cell_at(x_low, grid).max(clip[0]),
+        last_cell_at(x_high, grid).min(clip[2]),
     );
     let (y0, y1) = (
-        cell_at(a[1].min(b[1]).min(c[1]), grid).max(clip[1]),
-        last_cell_at(a[1].max(b[1]).max(c[1]), grid).min(clip[3]),
+        cell_at(y_low, grid).max(clip[1]),
+        last_cell_at(y_high, grid).min(clip[3]),
     );
     if x0 > x1 || y0 > y1 {
         return;
