@@ -7,13 +7,19 @@
 //! how trimesh's `split` counts bodies: faces that only touch at a vertex or along a
 //! non-manifold edge are separate shells.
 //!
-//! Half-edges are bucketed by the smaller of their two vertices (a parallel counting sort, 8
-//! bytes per half-edge), so every edge's half-edges meet in one bucket and buckets are
-//! processed in parallel without looking anywhere else. Faces are joined with a lock-free union-find
-//! that always links the larger root under the smaller one, so each shell's root is its first
-//! face whatever the thread schedule, and the result is deterministic.
+//! Half-edges are bucketed by the smaller of their two vertices (8 bytes per half-edge), so
+//! every edge's half-edges meet in one bucket and buckets are processed in parallel without
+//! looking anywhere else. The faces are cut into one part per thread (at most `MAX_PARTS`),
+//! each counting-sorted by its own task into its own region, and each bucket task keeps its
+//! own counters: no thread writes where another does, except to join shells. (Measured on
+//! the 754k-triangle gear, 2 cores: with shared atomic counts, cursors and counters, filing
+//! and bucket processing took 39 ms of the analysis's 47; this way they take 19.)
+//!
+//! Faces are joined with a lock-free union-find that always links the larger root under the
+//! smaller one, so each shell's root is its first face whatever the thread schedule, and the
+//! result is deterministic.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -27,6 +33,21 @@ const LOW_TO_HIGH: u64 = 1 << 32;
 pub(crate) const FLAG_OPEN: u8 = 1;
 /// A face shares an edge with a face that walks it in the same direction.
 pub(crate) const FLAG_MISWOUND: u8 = 2;
+
+/// The most parts the faces are cut into to file their half-edges: each costs a `u32` per vertex.
+const MAX_PARTS: usize = 8;
+
+/// The half-edges of one part of the faces, counting-sorted by their smaller vertex.
+struct Region {
+    bounds: Vec<u32>,
+    entries: Vec<u64>,
+}
+
+impl Region {
+    fn bucket(&self, low: usize) -> &[u64] {
+        &self.entries[self.bounds[low] as usize..self.bounds[low + 1] as usize]
+    }
+}
 
 pub(crate) struct Topology {
     pub(crate) n_edges: u64,
@@ -43,9 +64,7 @@ pub(crate) struct Topology {
 pub(crate) fn topology(n_vertices: usize, triangles: &[[u32; 3]]) -> Topology {
     // Each half-edge `a -> b` is filed under the smaller of its two vertices, as one `u64`:
     // `larger << 33 | (a < b) << 32 | face`, so that all the half-edges of an edge share one
-    // bucket and each bucket is read by one task, with no lookups elsewhere. Buckets are filled
-    // in parallel through atomic cursors, so the order within a bucket varies from run to run;
-    // sorting each bucket by the whole value makes the processing order deterministic.
+    // bucket and each bucket is read by one task, with no lookups elsewhere.
     let half_edges = |triangle: [u32; 3]| {
         std::array::from_fn::<(u32, u64), 3, _>(|k| {
             let (a, b) = (triangle[k], triangle[(k + 1) % 3]);
@@ -55,86 +74,89 @@ pub(crate) fn topology(n_vertices: usize, triangles: &[[u32; 3]]) -> Topology {
             )
         })
     };
-    let counts: Vec<AtomicU32> = (0..=n_vertices).map(|_| AtomicU32::new(0)).collect();
-    triangles
-        .par_iter()
-        .with_min_len(4096)
-        .for_each(|triangle| {
-            for (low, _) in half_edges(*triangle) {
-                counts[low as usize + 1].fetch_add(1, Ordering::Relaxed);
-            }
-        });
-    let mut offsets: Vec<u32> = counts.into_iter().map(AtomicU32::into_inner).collect();
-    for v in 0..n_vertices {
-        offsets[v + 1] += offsets[v];
-    }
-    let cursors: Vec<AtomicU32> = offsets[..n_vertices]
-        .iter()
-        .map(|&o| AtomicU32::new(o))
-        .collect();
-    let filled: Vec<AtomicU64> = (0..triangles.len() * 3)
-        .map(|_| AtomicU64::new(0))
-        .collect();
-    triangles
-        .par_iter()
+    // The faces are cut into a few parts and each part is counting-sorted into its own region
+    // by its own task, so that no write is shared between threads: vertex `v`'s bucket is the
+    // union of `entries[bounds[v]..bounds[v + 1]]` over the regions.
+    let parts = rayon::current_num_threads().clamp(1, MAX_PARTS);
+    let per_part = triangles.len().div_ceil(parts).max(1);
+    let regions: Vec<Region> = triangles
+        .par_chunks(per_part)
         .enumerate()
-        .with_min_len(4096)
-        .for_each(|(face, triangle)| {
-            for (low, key) in half_edges(*triangle) {
-                let slot = cursors[low as usize].fetch_add(1, Ordering::Relaxed);
-                filled[slot as usize].store(key | face as u64, Ordering::Relaxed);
+        .map(|(part, faces)| {
+            // Counted at `low + 2`, so that after the prefix sum `bounds[low + 1]` is where
+            // `low`'s bucket starts, and after the fill, where it ends (`low + 1`'s start).
+            let mut bounds = vec![0u32; n_vertices + 2];
+            for triangle in faces {
+                for (low, _) in half_edges(*triangle) {
+                    bounds[low as usize + 2] += 1;
+                }
             }
-        });
-    drop(cursors);
-    let entries: Vec<u64> = filled.into_iter().map(AtomicU64::into_inner).collect();
+            for v in 1..bounds.len() {
+                bounds[v] += bounds[v - 1];
+            }
+            let mut entries = vec![0u64; faces.len() * 3];
+            let first_face = (part * per_part) as u64;
+            for (face, triangle) in (first_face..).zip(faces) {
+                for (low, key) in half_edges(*triangle) {
+                    let cursor = &mut bounds[low as usize + 1];
+                    entries[*cursor as usize] = key | face;
+                    *cursor += 1;
+                }
+            }
+            Region { bounds, entries }
+        })
+        .collect();
 
     let parent: Vec<AtomicU32> = (0..triangles.len() as u32).map(AtomicU32::new).collect();
     let face_flags: Vec<AtomicU8> = (0..triangles.len()).map(|_| AtomicU8::new(0)).collect();
-    let counters = [0; 4].map(|_: u8| AtomicU64::new(0));
-    let [n_edges, boundary, non_manifold, miswound] = &counters;
     let flag = |face: u32, bit: u8| {
         face_flags[face as usize].fetch_or(bit, Ordering::Relaxed);
     };
 
-    (0..n_vertices)
+    // Each task counts in its own fold, so that no counter is shared between threads.
+    let counters = (0..n_vertices)
         .into_par_iter()
         .with_min_len(1024)
-        .for_each_init(Vec::new, |bucket: &mut Vec<u64>, low| {
-            bucket.clear();
-            bucket.extend_from_slice(&entries[offsets[low] as usize..offsets[low + 1] as usize]);
-            bucket.sort_unstable();
-            let face = |entry: u64| entry as u32;
-            let mut local = [0u64; 4];
-            for edge in bucket.chunk_by(|a, b| a >> 33 == b >> 33) {
-                local[0] += 1;
-                match *edge {
-                    [only] => {
-                        local[1] += 1;
-                        flag(face(only), FLAG_OPEN);
-                    }
-                    [first, second] => {
-                        // Consistently wound faces walk their shared edge in opposite directions.
-                        if (first ^ second) & LOW_TO_HIGH == 0 {
-                            local[3] += 1;
-                            flag(face(first), FLAG_MISWOUND);
-                            flag(face(second), FLAG_MISWOUND);
+        .fold(
+            || ([0u64; 4], Vec::new()),
+            |(mut local, mut bucket): ([u64; 4], Vec<u64>), low| {
+                bucket.clear();
+                for region in &regions {
+                    bucket.extend_from_slice(region.bucket(low));
+                }
+                bucket.sort_unstable();
+                let face = |entry: u64| entry as u32;
+                for edge in bucket.chunk_by(|a, b| a >> 33 == b >> 33) {
+                    local[0] += 1;
+                    match *edge {
+                        [only] => {
+                            local[1] += 1;
+                            flag(face(only), FLAG_OPEN);
                         }
-                        union(&parent, face(first), face(second));
-                    }
-                    _ => {
-                        local[2] += 1;
-                        for &entry in edge {
-                            flag(face(entry), FLAG_OPEN);
+                        [first, second] => {
+                            // Consistently wound faces walk their shared edge in opposite directions.
+                            if (first ^ second) & LOW_TO_HIGH == 0 {
+                                local[3] += 1;
+                                flag(face(first), FLAG_MISWOUND);
+                                flag(face(second), FLAG_MISWOUND);
+                            }
+                            union(&parent, face(first), face(second));
+                        }
+                        _ => {
+                            local[2] += 1;
+                            for &entry in edge {
+                                flag(face(entry), FLAG_OPEN);
+                            }
                         }
                     }
                 }
-            }
-            for (counter, value) in counters.iter().zip(local) {
-                counter.fetch_add(value, Ordering::Relaxed);
-            }
-        });
-    drop(entries);
-    drop(offsets);
+                (local, bucket)
+            },
+        )
+        .map(|(local, _)| local)
+        .reduce(|| [0; 4], |a, b| std::array::from_fn(|k| a[k] + b[k]));
+    let [n_edges, boundary_edges, non_manifold_edges, miswound_edges] = counters;
+    drop(regions);
 
     // Every parent is at or below its child, so one pass in increasing order turns parents into
     // roots, and a second numbers shells in order of their first face (a root precedes its
@@ -154,10 +176,10 @@ pub(crate) fn topology(n_vertices: usize, triangles: &[[u32; 3]]) -> Topology {
         };
     }
     Topology {
-        n_edges: n_edges.load(Ordering::Relaxed),
-        boundary_edges: boundary.load(Ordering::Relaxed),
-        non_manifold_edges: non_manifold.load(Ordering::Relaxed),
-        miswound_edges: miswound.load(Ordering::Relaxed),
+        n_edges,
+        boundary_edges,
+        non_manifold_edges,
+        miswound_edges,
         shell_of_face,
         n_shells: n_shells as usize,
         face_flags: face_flags.into_iter().map(AtomicU8::into_inner).collect(),
@@ -171,6 +193,9 @@ fn find(parent: &[AtomicU32], mut x: u32) -> u32 {
             return x;
         }
         let grandparent = parent[p as usize].load(Ordering::Relaxed);
+        if grandparent == p {
+            return p;
+        }
         // Path halving; losing the race only leaves a longer path.
         let _ = parent[x as usize].compare_exchange_weak(
             p,

@@ -9,7 +9,9 @@ use pricing_engine::analysis::analyze;
 use pricing_engine::mesh::{Format, Mesh, Triangle};
 use proptest::prelude::*;
 
-use super::{fixture, load};
+use std::path::PathBuf;
+
+use super::{fixture, load, repo_root, shared_models};
 
 fn triangles_of(mesh: &Mesh) -> Vec<Triangle> {
     (0..mesh.triangles().len())
@@ -151,4 +153,50 @@ fn volume_is_exact_far_from_the_origin() {
         assert_eq!(analysis.area_mm2, 600.0, "offset {offset}");
         assert_eq!(analysis.centroid_mm, [offset + 5.0; 3], "offset {offset}");
     }
+}
+
+/// The analysis files half-edges in one region per thread (up to a limit) and joins shells
+/// with a lock-free union-find: the result must not depend on how many threads there are, on
+/// any fixture (their defects included) or on the shared models below 5 MB.
+#[test]
+fn the_analysis_does_not_depend_on_the_number_of_threads() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("fixtures/models"))
+        .expect("fixtures")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    if let Some(dir) = shared_models() {
+        let entries = std::fs::read_dir(dir).expect("shared models");
+        files.extend(
+            entries
+                .map(|entry| entry.expect("entry").path())
+                .filter(|path| path.metadata().is_ok_and(|m| m.len() < 5_000_000)),
+        );
+    }
+    files.sort();
+    let mut compared = 0;
+    for path in files {
+        let Ok(mesh) = load(&std::fs::read(&path).expect("file")) else {
+            continue;
+        };
+        let analyses: Vec<_> = [1, 2, 3, 16]
+            .into_iter()
+            .map(|threads| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("pool");
+                pool.install(|| analyze(&mesh))
+            })
+            .collect();
+        for (analysis, threads) in analyses[1..].iter().zip([2, 3, 16]) {
+            assert_eq!(
+                analysis,
+                &analyses[0],
+                "{} on {threads} threads",
+                path.display()
+            );
+        }
+        compared += 1;
+    }
+    assert!(compared >= 12, "{compared} models compared");
 }
