@@ -229,6 +229,10 @@ enum GenCommand {
     },
 }
 
+/// Large blocks on transparent huge pages: see `pricing_engine::memory`.
+#[global_allocator]
+static ALLOCATOR: pricing_engine::memory::LargePages = pricing_engine::memory::LargePages;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {

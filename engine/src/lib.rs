@@ -26,6 +26,7 @@
 pub mod analysis;
 pub mod estimate;
 pub mod manufacturability;
+pub mod memory;
 pub mod mesh;
 pub mod orientation;
 pub mod pipeline;

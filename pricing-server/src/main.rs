@@ -196,6 +196,10 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
         .ok()
 }
 
+/// Large blocks on transparent huge pages: see `pricing_engine::memory`.
+#[global_allocator]
+static ALLOCATOR: pricing_engine::memory::LargePages = pricing_engine::memory::LargePages;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
