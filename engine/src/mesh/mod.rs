@@ -686,8 +686,9 @@ fn read_error(err: std::io::Error) -> MeshError {
     }
 }
 
-/// Records per chunk when a binary STL is streamed: 3.2 MB, small enough to stay in cache.
-pub(crate) const CHUNK_RECORDS: u64 = 1 << 16;
+/// Records per chunk when a binary STL is streamed: 400 kB, so that the chunks in flight
+/// between the reading and the welding thread add little to the peak memory.
+pub(crate) const CHUNK_RECORDS: u64 = 1 << 13;
 
 /// Fills `buffer` (a whole number of records) with the records from `first_face` on; a short
 /// read is the truncated file it means.
@@ -721,18 +722,64 @@ pub fn parse_reader<R: Read>(
     let (scale, unit_note) = unit_for(Format::BinaryStl, options);
     let limit = options.limits.triangle_limit();
     let mut welder = Welder::new(triangles, limit);
-    let mut checked = Checked::new(&mut welder, scale, limit);
-    let mut buffer = vec![0u8; stl::RECORD_BYTES * triangles.min(CHUNK_RECORDS) as usize];
-    let mut face = 0u64;
-    while face < triangles {
-        let records = (triangles - face).min(CHUNK_RECORDS);
-        let chunk = &mut buffer[..records as usize * stl::RECORD_BYTES];
-        read_records(&mut reader, chunk, face, triangles)?;
-        stl::parse_binary_records(chunk, face, &mut checked)?;
-        face += records;
+    let decode = |reader: &mut R, face: u64, buffer: &mut Vec<u8>, into: &mut Soup| {
+        let records = (triangles - face).min(CHUNK_RECORDS) as usize;
+        buffer.resize(records * stl::RECORD_BYTES, 0);
+        read_records(reader, buffer, face, triangles)?;
+        let mut checked = Checked::new(into, scale, limit);
+        stl::parse_binary_records(buffer, face, &mut checked)
+    };
+    let mut buffer = Vec::new();
+    if triangles <= PIPELINE_MIN_RECORDS {
+        let mut soup = Soup::default();
+        let mut face = 0u64;
+        while face < triangles {
+            soup.triangles.clear();
+            decode(&mut reader, face, &mut buffer, &mut soup)?;
+            welder.triangles(&soup.triangles);
+            face += soup.triangles.len() as u64;
+        }
+        return Mesh::from_welder(welder, Format::BinaryStl, unit_note, triangles);
     }
+    // Reading and decoding (this thread) overlap welding (a second thread), which is the
+    // longest stage: chunks go over a channel and come back empty to be refilled.
+    let welder = std::thread::scope(|scope| {
+        let (full, to_weld) = std::sync::mpsc::sync_channel::<Soup>(1);
+        let (welded, empty) = std::sync::mpsc::channel::<Soup>();
+        let welding = scope.spawn(move || {
+            for mut soup in to_weld {
+                welder.triangles(&soup.triangles);
+                soup.triangles.clear();
+                // The reader may have stopped on an error; its end of the channel is gone then.
+                let _ = welded.send(soup);
+            }
+            welder
+        });
+        let mut face = 0u64;
+        let read = loop {
+            if face == triangles {
+                break Ok(());
+            }
+            let mut soup = empty.try_recv().unwrap_or_default();
+            if let Err(err) = decode(&mut reader, face, &mut buffer, &mut soup) {
+                break Err(err);
+            }
+            face += soup.triangles.len() as u64;
+            if full.send(soup).is_err() {
+                break Ok(());
+            }
+        };
+        drop(full);
+        let welder = welding
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read.map(|()| welder)
+    })?;
     Mesh::from_welder(welder, Format::BinaryStl, unit_note, triangles)
 }
+
+/// Files with more records than this weld on a second thread while the next chunk is read.
+const PIPELINE_MIN_RECORDS: u64 = 4 * CHUNK_RECORDS;
 
 /// Parses a model into an unwelded list of triangles in millimetres, to time parsing and
 /// welding separately.

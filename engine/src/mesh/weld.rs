@@ -160,9 +160,24 @@ impl Welder {
     /// Welds the pending triangles. Their corners are hashed first and their table slots
     /// prefetched, so that the cache misses of a batch overlap instead of following one another.
     fn flush(&mut self) {
-        let mut keys = [([0u32; 3], 0usize); 3 * BATCH];
         let pending = std::mem::take(&mut self.pending);
-        for (key, position) in keys.iter_mut().zip(pending.as_flattened()) {
+        self.weld_batch(&pending);
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    /// Welds triangles given together, in order, after any given one by one.
+    pub(crate) fn triangles(&mut self, triangles: &[Triangle]) {
+        self.flush();
+        for batch in triangles.chunks(BATCH) {
+            self.weld_batch(batch);
+        }
+    }
+
+    /// Welds at most `BATCH` triangles.
+    fn weld_batch(&mut self, batch: &[Triangle]) {
+        let mut keys = [([0u32; 3], 0usize); 3 * BATCH];
+        for (key, position) in keys.iter_mut().zip(batch.as_flattened()) {
             // -0.0 and 0.0 are the same point, and so is rounding residue next to zero.
             let bits = position.map(|v| {
                 if v.abs() < SNAP_TO_ZERO_MM {
@@ -175,7 +190,7 @@ impl Welder {
             prefetch(&self.table[hashed & self.mask]);
             *key = (bits, hashed);
         }
-        for corners in keys[..3 * pending.len()].chunks_exact(3) {
+        for corners in keys[..3 * batch.len()].chunks_exact(3) {
             let idx = [0, 1, 2].map(|k| self.vertex(corners[k].0, corners[k].1));
             if idx[0] == idx[1] || idx[1] == idx[2] || idx[0] == idx[2] {
                 self.collapsed_faces += 1;
@@ -183,8 +198,6 @@ impl Welder {
                 self.triangles.push(idx);
             }
         }
-        self.pending = pending;
-        self.pending.clear();
     }
 
     fn vertex(&mut self, bits: [u32; 3], hashed: usize) -> u32 {

@@ -237,3 +237,42 @@ fn limits_are_errors_not_allocations() {
         "the input is 684 bytes, above the limit of 100 bytes"
     );
 }
+
+/// A large binary STL is streamed: read and decoded on the caller's thread, welded on a
+/// second one. Its errors must be those of parsing it from memory, wherever they fall, and a
+/// reader that ends early is a truncated file.
+#[test]
+fn streaming_a_large_file_fails_as_parsing_it_does() {
+    // 100 000 triangles: several chunks, so the second thread runs.
+    let mesh = super::gridded_box([40.0, 30.0, 20.0], 90);
+    assert!(
+        mesh.triangles().len() > 90_000,
+        "{}",
+        mesh.triangles().len()
+    );
+    let soup: Vec<_> = (0..mesh.triangles().len())
+        .map(|k| mesh.corners(k))
+        .collect();
+    let bytes = super::stl_bytes(&soup);
+    let streamed =
+        |bytes: &[u8], len: usize| mesh::parse_reader(bytes, len as u64, &LoadOptions::default());
+
+    let whole = streamed(&bytes, bytes.len()).expect("streams");
+    assert_eq!(whole.triangles(), mesh.triangles());
+    assert_eq!(whole.positions(), mesh.positions());
+
+    for face in [0, 8191, 8192, 50_000, soup.len() - 1] {
+        let mut bad = bytes.clone();
+        let at = 84 + 50 * face + 12 + 4 * 4;
+        bad[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let from_memory = mesh::parse(&bad, &LoadOptions::default()).expect_err("NaN");
+        let err = streamed(&bad, bad.len()).expect_err("NaN streamed");
+        assert_eq!(err.to_string(), from_memory.to_string(), "face {face}");
+        assert!(err.to_string().contains(&format!("face {face}")), "{err}");
+    }
+
+    for cut in [84 + 50 * 20_000 + 7, bytes.len() - 1] {
+        let err = streamed(&bytes[..cut], bytes.len()).expect_err("ends early");
+        assert_eq!(err.kind(), "stl_truncated", "{err}");
+    }
+}
