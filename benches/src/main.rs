@@ -235,6 +235,14 @@ static ALLOCATOR: pricing_engine::memory::LargePages = pricing_engine::memory::L
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Quotes rebuild the same buffers for every candidate orientation; `analyze` streams to
+    // keep its peak memory near the file's size, which kept memory would raise.
+    if matches!(
+        cli.command,
+        Command::Quote { .. } | Command::Accuracy { .. }
+    ) {
+        pricing_engine::memory::keep_freed_memory();
+    }
     match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -201,6 +201,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 static ALLOCATOR: pricing_engine::memory::LargePages = pricing_engine::memory::LargePages;
 
 fn main() -> ExitCode {
+    pricing_engine::memory::keep_freed_memory();
     let cli = Cli::parse();
     match cli.command {
         Command::Adapter {
