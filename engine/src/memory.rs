@@ -55,21 +55,22 @@ unsafe impl GlobalAlloc for LargePages {
 
 /// Tells the C allocator to keep the memory a process frees for its next blocks, rather than
 /// give it back to the kernel and take it again, faulting every page in anew. Call it once,
-/// early in `main`, before the work starts. A quote builds and drops the same large buffers for each of its
-/// 13-18 candidate orientations: with glibc's defaults (blocks above 128 KiB to 32 MiB mapped
-/// and unmapped one by one, freed heap tops trimmed) the extruder body's quote took 12k page
-/// faults. Blocks up to 32 MiB (glibc's largest threshold) now come from the heap, and the
-/// heap is trimmed only above 512 MiB free. Over the 20 models of `quote_vs_slicer.py`
-/// (`quote_ab.py`, best of 5): quotes 0.96x as long (median), 0.94x (geometric mean), the
-/// quadknot 0.79x. Not for `analyze`, whose peak memory it raises (the robot's 12.5 -> 15.0
-/// MB: freed blocks do not fit the next ones). A no-op where the C library is not glibc.
+/// early in `main`, before the work starts. A quote builds and drops the same large buffers
+/// for each of its 13-18 candidate orientations: with glibc's defaults (blocks above 128 KiB
+/// mapped and unmapped one by one, the threshold rising with freed blocks up to 32 MiB, freed
+/// heap tops trimmed) the extruder body's quote took 12.3k page faults, 4.9k with these
+/// settings. Blocks up to 32 MiB (the top of glibc's own rising threshold; the value measured)
+/// now come from the heap, and the heap is trimmed only above 512 MiB free. Over the 20
+/// models of `quote_vs_slicer.py` (`quote_ab.py`, best of 5): quotes 0.96x as long (median),
+/// 0.94x (geometric mean), the quadknot 0.79x. Not for `analyze`, whose peak memory it raises
+/// (the robot's 12.5 -> 15.0 MB: freed blocks do not fit the next ones). A no-op where the C
+/// library is not glibc.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         #[allow(unsafe_code)]
-        // SAFETY: mallopt only sets allocator parameters; it is called before any other
-        // thread exists. A refused setting (result 0) leaves glibc's default, which is
-        // correct, only slower.
+        // SAFETY: mallopt only sets allocator parameters, under glibc's own lock. A refused
+        // setting (result 0) leaves glibc's default, which is correct, only slower.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);

@@ -160,6 +160,9 @@ impl Welder {
     /// Welds the pending triangles. Their corners are hashed first and their table slots
     /// prefetched, so that the cache misses of a batch overlap instead of following one another.
     fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
         let pending = std::mem::take(&mut self.pending);
         self.weld_batch(&pending);
         self.pending = pending;
